@@ -1,0 +1,217 @@
+"""The simulated clock: one per test, shared by every invocation, record and event loop.
+
+Time only moves when the simulation says so. `VirtualClock.run` is a small discrete-event
+simulator: it runs every busy environment's event loop until nothing is ready, fires the
+clock's own timers (queued async events, retries, back-offs) in time order, and jumps
+straight to the next thing that is due. A 6-hour retry schedule costs microseconds.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import heapq
+import itertools
+import time as _time
+from collections.abc import Callable
+from typing import Protocol
+
+
+class RealTime:
+    """The real time functions, captured at import.
+
+    They live on a class, not as module globals, because freezegun's start-up scan replaces
+    module-level references to `time.time` and friends; it does not look inside classes.
+    """
+
+    time = staticmethod(_time.time)
+    monotonic = staticmethod(_time.monotonic)
+    perf_counter = staticmethod(_time.perf_counter)
+    sleep = staticmethod(_time.sleep)
+
+
+class ClockDriver(Protocol):
+    """Something the simulation steps: the event loop of a busy execution environment."""
+
+    def run_ready(self) -> bool:
+        """Run whatever is ready now; return True if anything ran."""
+
+    def next_wakeup(self) -> float | None:
+        """The simulated time of the earliest pending timer, or None."""
+
+    def waiting_on_threads(self) -> bool:
+        """True while work on real threads (executors) may still wake this loop."""
+
+    def wait_real(self, seconds: float) -> None:
+        """Block for up to `seconds` of real time, returning early when a thread wakes the loop."""
+
+
+class TimerHandle:
+    """A callback the clock runs at a simulated time. `cancel()` drops it."""
+
+    __slots__ = ("callback", "cancelled", "when")
+
+    def __init__(self, when: float, callback: Callable[[], None]) -> None:
+        self.when = when
+        self.callback = callback
+        self.cancelled = False
+
+    def cancel(self) -> None:
+        self.cancelled = True
+
+
+# Real seconds to wait in one slice while a loop waits on a thread (an executor job).
+_REAL_WAIT_SLICE = 0.05
+
+
+class VirtualClock:
+    """Simulated epoch time for one test.
+
+    `time()` is epoch seconds, `now()` an aware UTC datetime, `advance(seconds)` moves time on
+    and runs everything that falls due on the way.
+    """
+
+    def __init__(self, start: float | None = None) -> None:
+        # time.time() rather than RealTime.time(): under a user's freeze_time the clock starts
+        # at the frozen instant.
+        self._now = float(_time.time() if start is None else start)
+        # Event loops count from here (see VirtualEventLoop.time).
+        self.origin = self._now
+        self._timers: list[tuple[float, int, TimerHandle]] = []
+        self._seq = itertools.count()
+        self._drivers: list[ClockDriver] = []
+        self._listeners: list[Callable[[float], None]] = []
+
+    # -- reading -------------------------------------------------------------------------
+    def time(self) -> float:
+        """Simulated epoch seconds."""
+        return self._now
+
+    def now(self) -> _dt.datetime:
+        """Simulated time as an aware UTC datetime."""
+        return _dt.datetime.fromtimestamp(self._now, _dt.timezone.utc)
+
+    def __repr__(self) -> str:
+        return f"<VirtualClock {self.now().isoformat()}>"
+
+    # -- moving --------------------------------------------------------------------------
+    def advance(self, seconds: float) -> None:
+        """Move simulated time on by `seconds`, running everything that falls due by then."""
+        if not isinstance(seconds, (int, float)) or seconds < 0:
+            raise ValueError(
+                f"lambda_clock.advance() takes a number of seconds >= 0, got {seconds!r}: "
+                "simulated time only moves forward."
+            )
+        self.run(until_time=self._now + seconds)
+
+    def set_time(self, when: float) -> None:
+        """Set simulated time directly, without running anything (the simulation's own use)."""
+        self._now = when
+        for listener in self._listeners:
+            listener(when)
+
+    def add_listener(self, listener: Callable[[float], None]) -> None:
+        """Call `listener(now)` whenever simulated time changes (the freezegun bridge)."""
+        self._listeners.append(listener)
+        listener(self._now)
+
+    def remove_listener(self, listener: Callable[[float], None]) -> None:
+        if listener in self._listeners:
+            self._listeners.remove(listener)
+
+    # -- scheduling ----------------------------------------------------------------------
+    def call_at(self, when: float, callback: Callable[[], None]) -> TimerHandle:
+        """Run `callback` when simulated time reaches `when`."""
+        handle = TimerHandle(when, callback)
+        heapq.heappush(self._timers, (when, next(self._seq), handle))
+        return handle
+
+    def call_later(self, delay: float, callback: Callable[[], None]) -> TimerHandle:
+        return self.call_at(self._now + delay, callback)
+
+    def attach(self, driver: ClockDriver) -> None:
+        """Step `driver` in the simulation (a busy environment's loop)."""
+        if driver not in self._drivers:
+            self._drivers.append(driver)
+
+    def detach(self, driver: ClockDriver) -> None:
+        if driver in self._drivers:
+            self._drivers.remove(driver)
+
+    def has_pending(self) -> bool:
+        """True while a timer is scheduled or a driver is attached."""
+        self._drop_cancelled()
+        return bool(self._timers or self._drivers)
+
+    def _drop_cancelled(self) -> None:
+        while self._timers and self._timers[0][2].cancelled:
+            heapq.heappop(self._timers)
+
+    def _next_time(self) -> float | None:
+        self._drop_cancelled()
+        best = self._timers[0][0] if self._timers else None
+        for driver in self._drivers:
+            wake = driver.next_wakeup()
+            if wake is not None and (best is None or wake < best):
+                best = wake
+        return best
+
+    def run(
+        self,
+        *,
+        until_time: float | None = None,
+        until: Callable[[], bool] | None = None,
+    ) -> None:
+        """Run the simulation.
+
+        Stops when `until()` becomes true, when the next thing due lies after `until_time`
+        (time is then set to `until_time`), or when nothing is left to run.
+        """
+        while True:
+            if until is not None and until():
+                return
+            ran = False
+            for driver in list(self._drivers):
+                if driver in self._drivers and driver.run_ready():
+                    ran = True
+                    if until is not None and until():
+                        return
+            if ran:
+                continue
+            self._drop_cancelled()
+            if self._timers and self._timers[0][0] <= self._now:
+                _, _, handle = heapq.heappop(self._timers)
+                handle.callback()
+                continue
+            wake = self._next_time()
+            threads = any(driver.waiting_on_threads() for driver in self._drivers)
+            if until_time is not None:
+                if threads and self._now < until_time:
+                    self._wait_for_threads(until_time if wake is None else min(wake, until_time))
+                    continue
+                if wake is None or wake > until_time:
+                    break
+            elif threads:
+                self._wait_for_threads(wake)
+                continue
+            elif wake is None:
+                break
+            self.set_time(max(wake, self._now))
+        if until_time is not None and until_time > self._now:
+            self.set_time(until_time)
+
+    def _wait_for_threads(self, limit: float | None) -> None:
+        # Work on real threads takes real time: simulated time follows real time while a loop
+        # waits on it, but never past the next simulated deadline.
+        slice_ = _REAL_WAIT_SLICE
+        if limit is not None:
+            slice_ = max(0.0, min(slice_, limit - self._now))
+        started = RealTime.monotonic()
+        for driver in self._drivers:
+            if driver.waiting_on_threads():
+                driver.wait_real(slice_)
+                break
+        elapsed = RealTime.monotonic() - started
+        target = self._now + elapsed
+        if limit is not None:
+            target = min(target, limit)
+        self.set_time(max(target, self._now))

@@ -1,0 +1,165 @@
+"""A function's settings, validated with AWS's own rules and messages.
+
+The `lambda_function` marker, the ini options and `Invoker.deploy` all end here, so each
+setting is defined, defaulted and checked in one place.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from .errors import InvalidParameterValueException, LambdaUsageError, ValidationException
+
+_NAME = re.compile(r"[a-zA-Z0-9_-]{1,64}")
+_REGION = re.compile(r"[a-z]{2}(-gov)?-[a-z]+-\d")
+_ACCOUNT = re.compile(r"\d{12}")
+_VERSION = re.compile(r"\$LATEST|[0-9]+")
+
+# Keys Lambda sets itself; CreateFunction refuses them in Environment.Variables.
+RESERVED_ENVIRONMENT_KEYS = frozenset(
+    {
+        "_HANDLER",
+        "_X_AMZN_TRACE_ID",
+        "AWS_ACCESS_KEY",
+        "AWS_ACCESS_KEY_ID",
+        "AWS_DEFAULT_REGION",
+        "AWS_EXECUTION_ENV",
+        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
+        "AWS_LAMBDA_FUNCTION_NAME",
+        "AWS_LAMBDA_FUNCTION_VERSION",
+        "AWS_LAMBDA_INITIALIZATION_TYPE",
+        "AWS_LAMBDA_LOG_GROUP_NAME",
+        "AWS_LAMBDA_LOG_STREAM_NAME",
+        "AWS_LAMBDA_RUNTIME_API",
+        "AWS_REGION",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_SESSION_TOKEN",
+        "LAMBDA_RUNTIME_DIR",
+        "LAMBDA_TASK_ROOT",
+    }
+)
+
+
+@dataclasses.dataclass(frozen=True)
+class FunctionSettings:
+    """Everything `deploy` and the `lambda_function` marker can set, with AWS's defaults."""
+
+    name: str = "test-function"
+    timeout: float = 3.0
+    memory_size: int = 128
+    environment: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    region: str = "us-east-1"
+    account_id: str = "123456789012"
+    version: str = "$LATEST"
+    tenant_id: str | None = None
+    strict: bool = False
+    maximum_retry_attempts: int = 2
+    maximum_event_age_in_seconds: int = 21600
+    on_success: Any = None
+    on_failure: Any = None
+    dead_letter_target: Any = None
+    reserved_concurrent_executions: int | None = None
+
+    @property
+    def arn(self) -> str:
+        return f"arn:aws:lambda:{self.region}:{self.account_id}:function:{self.name}"
+
+    @property
+    def qualified_arn(self) -> str:
+        return f"{self.arn}:{self.version}"
+
+    def replace(self, **changes: Any) -> FunctionSettings:
+        """A copy with `changes` applied and checked."""
+        unknown = sorted(set(changes) - SETTING_NAMES)
+        if unknown:
+            raise LambdaUsageError(
+                f"Unknown Lambda function setting(s) {', '.join(map(repr, unknown))}. "
+                f"Valid settings: {', '.join(sorted(SETTING_NAMES))}."
+            )
+        settings = dataclasses.replace(self, **changes)
+        settings.validate()
+        return settings
+
+    def validate(self) -> None:
+        if not isinstance(self.name, str) or not _NAME.fullmatch(self.name):
+            raise ValidationException(
+                f"1 validation error detected: Value '{self.name}' at 'functionName' failed to "
+                "satisfy constraint: Member must satisfy regular expression pattern: "
+                "[a-zA-Z0-9-_]+ and have length less than or equal to 64",
+                "use 1-64 letters, digits, hyphens or underscores.",
+            )
+        _check_range("timeout", self.timeout, 1, 900, "a timeout in seconds between 1 and 900")
+        if not isinstance(self.memory_size, int) or isinstance(self.memory_size, bool):
+            raise LambdaUsageError(f"memory_size must be an int (MB), got {self.memory_size!r}.")
+        _check_range("memorySize", self.memory_size, 128, 10240, "memory between 128 and 10240 MB")
+        if not isinstance(self.region, str) or not _REGION.fullmatch(self.region):
+            raise LambdaUsageError(
+                f"region {self.region!r} is not an AWS region name; use one such as 'us-east-1'."
+            )
+        if not isinstance(self.account_id, str) or not _ACCOUNT.fullmatch(self.account_id):
+            raise LambdaUsageError(
+                f"account_id {self.account_id!r} is not a 12-digit AWS account id; "
+                "use one such as '123456789012'."
+            )
+        if not isinstance(self.version, str) or not _VERSION.fullmatch(self.version):
+            raise LambdaUsageError(
+                f"version {self.version!r} is not a Lambda version; use '$LATEST' or a number."
+            )
+        self._validate_environment()
+        _check_range(
+            "maximumRetryAttempts", self.maximum_retry_attempts, 0, 2,
+            "maximum_retry_attempts between 0 and 2",
+        )
+        _check_range(
+            "maximumEventAgeInSeconds", self.maximum_event_age_in_seconds, 60, 21600,
+            "maximum_event_age_in_seconds between 60 and 21600",
+        )
+        if self.reserved_concurrent_executions is not None:
+            _check_range(
+                "reservedConcurrentExecutions", self.reserved_concurrent_executions, 0, 1000,
+                "reserved_concurrent_executions of 0 or more (None for unreserved)",
+            )
+
+    def _validate_environment(self) -> None:
+        if not isinstance(self.environment, Mapping):
+            raise LambdaUsageError(
+                f"environment must be a mapping of str to str, got {type(self.environment).__name__}."
+            )
+        for key, value in self.environment.items():
+            if not isinstance(key, str) or not isinstance(value, str):
+                raise LambdaUsageError(
+                    f"environment variables are strings: {key!r}: {value!r} is not; "
+                    "convert the value with str()."
+                )
+        reserved = sorted(set(self.environment) & RESERVED_ENVIRONMENT_KEYS)
+        if reserved:
+            raise InvalidParameterValueException(
+                "Lambda was unable to configure your environment variables because the "
+                "environment variables you have provided contains reserved keys that are "
+                "currently not supported for modification. Reserved keys used in this request: "
+                + ", ".join(reserved),
+                "remove these keys; Lambda sets them itself.",
+            )
+
+
+SETTING_NAMES = frozenset(f.name for f in dataclasses.fields(FunctionSettings))
+
+
+def _check_range(field: str, value: Any, low: float, high: float, hint: str) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise LambdaUsageError(f"{field} must be a number, got {value!r}; use {hint}.")
+    if value < low:
+        raise ValidationException(
+            f"1 validation error detected: Value '{value}' at '{field}' failed to satisfy "
+            f"constraint: Member must have value greater than or equal to {low}",
+            f"use {hint}.",
+        )
+    if value > high:
+        raise ValidationException(
+            f"1 validation error detected: Value '{value}' at '{field}' failed to satisfy "
+            f"constraint: Member must have value less than or equal to {high}",
+            f"use {hint}.",
+        )

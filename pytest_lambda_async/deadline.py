@@ -1,0 +1,132 @@
+"""What stops handler code: its invocation's deadline, in simulated and in real time.
+
+While handler code runs, the innermost running invocation is known here. Any wait in that
+code (an idle event loop, `time.sleep`) may take simulated time up to the deadline and no
+further: reaching it raises `InvocationTimeout` inside the handler, as Lambda stops a handler
+at its timeout. Code that blocks the thread for real (a busy loop, a blocking call) is stopped
+by an alarm after a real-time budget, so no test hangs.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from types import FrameType
+
+from .clock import RealTime, VirtualClock
+
+
+class InvocationTimeout(BaseException):  # noqa: N818 - mirrors Lambda's "Task timed out"
+    """Raised inside handler code when its invocation reaches its timeout.
+
+    A BaseException, so that a handler's `except Exception` cannot swallow it: on Lambda the
+    runtime is stopped, not asked.
+    """
+
+
+class _Running:
+    __slots__ = ("blocked", "clock", "deadline", "thread", "timed_out")
+
+    def __init__(self, clock: VirtualClock, deadline: float) -> None:
+        self.clock = clock
+        self.deadline = deadline
+        self.thread = threading.get_ident()
+        self.timed_out = False
+        self.blocked = False
+
+
+_running: list[_Running] = []
+
+
+def current() -> _Running | None:
+    """The innermost invocation whose code runs on this thread, if any."""
+    if _running and _running[-1].thread == threading.get_ident():
+        return _running[-1]
+    return None
+
+
+def check_wait(now: float, target: float | None, *, blocking: bool) -> float:
+    """Handler code wants to wait until `target` (None: for ever).
+
+    Returns the simulated time it may wait until; raises `InvocationTimeout` (after moving
+    the clock to the deadline) when the wait reaches the running invocation's deadline.
+    """
+    running = current()
+    if running is None:
+        if target is None:
+            raise RuntimeError(
+                "An event loop is waiting for something that can never happen: every task is "
+                "blocked and no timer is pending. Await what you started, or give it a timeout."
+            )
+        return target
+    if now >= running.deadline or (blocking and (target is None or target >= running.deadline)):
+        running.clock.set_time(max(now, running.deadline))
+        running.timed_out = True
+        raise InvocationTimeout
+    if target is None:
+        return running.deadline
+    return min(target, running.deadline)
+
+
+def virtual_sleep(seconds: float) -> None:
+    """`time.sleep` while the plugin runs: simulated inside handler code, real elsewhere."""
+    running = current()
+    if running is None:
+        RealTime.sleep(seconds)
+        return
+    now = running.clock._now
+    running.clock.set_time(check_wait(now, now + max(0.0, seconds), blocking=True))
+
+
+@contextmanager
+def running_handler(clock: VirtualClock, deadline: float, real_budget: float) -> Iterator[_Running]:
+    """Mark handler code as running until `deadline`, guarded by a real-time alarm."""
+    running = _Running(clock, deadline)
+    _running.append(running)
+    guard = _arm(real_budget)
+    try:
+        yield running
+    finally:
+        _disarm(guard)
+        _running.remove(running)
+
+
+class _Guard:
+    __slots__ = ("handler", "started", "timer")
+
+    def __init__(self, handler: object, timer: float, started: float) -> None:
+        self.handler = handler
+        self.timer = timer
+        self.started = started
+
+
+def _on_alarm(_signum: int, _frame: FrameType | None) -> None:
+    running = current()
+    if running is None or running.timed_out:
+        return
+    running.clock.set_time(max(running.clock._now, running.deadline))
+    running.timed_out = True
+    running.blocked = True
+    raise InvocationTimeout
+
+
+def _arm(budget: float) -> _Guard | None:
+    # Signals reach only the main thread; elsewhere the simulated deadline is the only guard.
+    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "setitimer"):
+        return None
+    handler = signal.signal(signal.SIGALRM, _on_alarm)
+    previous, _ = signal.setitimer(signal.ITIMER_REAL, max(budget, 0.001))
+    return _Guard(handler, previous, RealTime.monotonic())
+
+
+def _disarm(guard: _Guard | None) -> None:
+    if guard is None:
+        return
+    signal.setitimer(signal.ITIMER_REAL, 0)
+    signal.signal(signal.SIGALRM, guard.handler)  # type: ignore[arg-type]
+    if guard.timer:
+        # Someone else's alarm (pytest-timeout, say) was pending: put back what is left of it.
+        left = guard.timer - (RealTime.monotonic() - guard.started)
+        signal.setitimer(signal.ITIMER_REAL, max(left, 0.001))

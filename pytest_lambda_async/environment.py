@@ -1,0 +1,603 @@
+"""An execution environment: one warm or cold "sandbox" of a deployed function.
+
+An environment owns its own instance of the handler's module (its top-level code is the init
+phase), its own event loop on the simulated clock, its own `/tmp`, its Lambda environment
+variables and its state. Between invocations it is frozen: nothing in it runs, so work a
+handler left pending resumes only when the next invocation lands here (thaw), or is lost
+when the environment is reset or shut down.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import inspect
+import os
+import shutil
+import sys
+import tempfile
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from functools import partial
+from types import ModuleType
+from typing import Any
+
+from . import runtime
+from .clock import VirtualClock
+from .config import FunctionSettings
+from .context import LambdaContext
+from .deadline import InvocationTimeout, running_handler
+from .logs import InvocationLog, LogRouting
+from .loop import EnvironmentLoopPolicy, VirtualEventLoop, swap_policy
+
+# Lambda gives the init phase 10 seconds.
+INIT_TIMEOUT = 10.0
+_FAKE_CREDENTIALS = "testing"
+_PYTHON = f"python{sys.version_info.major}.{sys.version_info.minor}"
+
+
+class EnvironmentState(str, enum.Enum):
+    INITIALISING = "initialising"
+    BUSY = "busy"
+    FROZEN = "frozen"
+    GONE = "gone"
+
+
+class Invocation:
+    """One run of the handler for one request (one attempt of an async event)."""
+
+    def __init__(
+        self,
+        *,
+        request_id: str,
+        body: bytes,
+        synchronous: bool,
+        trace_id: str,
+        client_context: dict[str, Any] | None = None,
+        attempt: int = 1,
+    ) -> None:
+        self.request_id = request_id
+        self.body = body
+        self.synchronous = synchronous
+        self.trace_id = trace_id
+        self.client_context = client_context
+        self.attempt = attempt
+        self.log = InvocationLog()
+        self.environment: ExecutionEnvironment | None = None
+        self.cold_start = False
+        self.init_duration: float | None = None
+        self.started_at = 0.0
+        self.handler_started_at = 0.0
+        self.ended_at = 0.0
+        self.deadline = 0.0
+        self.response: bytes = b"null"
+        self.function_error: str | None = None
+        self.error_type: str | None = None
+        self.timed_out = False
+        self.done = False
+        self.returned: Any = None
+        self._callbacks: list[Callable[[Invocation], None]] = []
+
+    @property
+    def duration(self) -> float:
+        return self.ended_at - self.handler_started_at
+
+    def add_done_callback(self, callback: Callable[[Invocation], None]) -> None:
+        if self.done:
+            callback(self)
+        else:
+            self._callbacks.append(callback)
+
+    def error_payload(self) -> dict[str, Any] | None:
+        if self.function_error is None:
+            return None
+        try:
+            decoded = runtime.unmarshal_request(self.response)
+        except runtime.Fault:
+            return None
+        return decoded if isinstance(decoded, dict) else None
+
+    def _complete(self, ended_at: float) -> None:
+        self.ended_at = ended_at
+        self.done = True
+        callbacks, self._callbacks = self._callbacks, []
+        for callback in callbacks:
+            callback(self)
+
+
+class EnvironmentObserver:
+    """Sees what happens inside environments (the leak detector, the report). All no-ops here."""
+
+    def before_handler(self, env: ExecutionEnvironment, invocation: Invocation) -> None:
+        """Handler code for `invocation` is about to start."""
+
+    def after_handler(self, env: ExecutionEnvironment, invocation: Invocation) -> None:
+        """The handler returned (or failed); the environment is about to freeze."""
+
+    def work_lost(self, env: ExecutionEnvironment, pending: list[Any], reason: str) -> None:
+        """`env` is going away with `pending` tasks/callbacks still frozen in it."""
+
+    def invocation_finished(self, env: ExecutionEnvironment, invocation: Invocation) -> None:
+        """The invocation's result is final."""
+
+
+@dataclass
+class FunctionRuntime:
+    """What every environment of one deployed function shares."""
+
+    settings: FunctionSettings
+    handler: Callable[..., Any] | str
+    clock: VirtualClock
+    real_time_budget: float = 10.0
+    tmp_root: str | None = None
+    observers: list[EnvironmentObserver] = field(default_factory=list)
+    # Started by the first handler code of a test (freezegun, simulated time.sleep).
+    on_first_code: Callable[[], None] | None = None
+
+    @property
+    def handler_name(self) -> str:
+        if isinstance(self.handler, str):
+            return self.handler
+        module = getattr(self.handler, "__module__", None) or "handler"
+        return f"{module}.{getattr(self.handler, '__qualname__', 'handler')}"
+
+    def task_root(self) -> str:
+        if isinstance(self.handler, str):
+            modname = runtime.split_handler(self.handler)[0].replace("/", ".")
+            top = sys.modules.get(modname.split(".")[0])
+            path = getattr(top, "__file__", None)
+            if path:
+                root = os.path.dirname(os.path.abspath(path))
+                return os.path.dirname(root) if path.endswith("__init__.py") else root
+        return os.getcwd()
+
+
+class _LoopDriver:
+    """Steps a busy environment's event loop for the simulation, inside the environment."""
+
+    def __init__(self, env: ExecutionEnvironment) -> None:
+        self.env = env
+
+    def run_ready(self) -> bool:
+        env = self.env
+        loop = env.loop
+        invocation = env.current
+        if loop is None or invocation is None or loop.is_running():
+            return False
+        if not loop._ready and not loop._due():
+            return False
+        with env.user_code(invocation, invocation.deadline):
+            loop.run_driven()
+        return True
+
+    def next_wakeup(self) -> float | None:
+        return None if self.env.loop is None else self.env.loop.next_wakeup()
+
+    def waiting_on_threads(self) -> bool:
+        return self.env.loop is not None and self.env.loop.waiting_on_threads()
+
+    def wait_real(self, seconds: float) -> None:
+        if self.env.loop is not None:
+            self.env.loop.wait_real(seconds)
+
+
+class ExecutionEnvironment:
+    """One execution environment of a deployed function."""
+
+    def __init__(self, function: FunctionRuntime, number: int) -> None:
+        self.function = function
+        self.number = number
+        self.clock = function.clock
+        settings = function.settings
+        self.id = f"{settings.name}#{number}"
+        day = self.clock.now().strftime("%Y/%m/%d")
+        self.log_stream_name = f"{day}/[{settings.version}]{uuid.uuid4().hex}"
+        self.state = EnvironmentState.INITIALISING
+        self.policy = EnvironmentLoopPolicy(self.clock)
+        self.loop: VirtualEventLoop | None = None
+        self.module: ModuleType | None = None
+        self.handler: Callable[..., Any] | None = None
+        self.current: Invocation | None = None
+        self.invocations = 0
+        self.last_used = self.clock.time()
+        self.tmp: str | None = None
+        self._driver = _LoopDriver(self)
+        self._timeout_timer: Any = None
+        self._env_vars = self._lambda_environment()
+
+    def __repr__(self) -> str:
+        return f"<ExecutionEnvironment {self.id} {self.state.value}>"
+
+    @property
+    def is_async_handler(self) -> bool:
+        handler = self.handler
+        if handler is None or self.function.settings.strict:
+            return False
+        return inspect.iscoroutinefunction(handler) or inspect.iscoroutinefunction(
+            getattr(handler, "__call__", None)  # noqa: B004 - a callable object's async __call__
+        )
+
+    # -- the scope handler code runs in ------------------------------------------------------
+    def _lambda_environment(self) -> dict[str, str]:
+        settings = self.function.settings
+        variables = {
+            "AWS_LAMBDA_FUNCTION_NAME": settings.name,
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(settings.memory_size),
+            "AWS_LAMBDA_FUNCTION_VERSION": settings.version,
+            "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{settings.name}",
+            "AWS_LAMBDA_LOG_STREAM_NAME": self.log_stream_name,
+            "AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand",
+            "AWS_EXECUTION_ENV": f"AWS_Lambda_{_PYTHON}",
+            "AWS_REGION": settings.region,
+            "AWS_DEFAULT_REGION": settings.region,
+            "LAMBDA_TASK_ROOT": self.function.task_root(),
+            "LAMBDA_RUNTIME_DIR": "/var/runtime",
+            "_HANDLER": self.function.handler_name,
+            "TZ": ":UTC",
+            # Fake credentials: code under test can never reach real AWS.
+            "AWS_ACCESS_KEY_ID": _FAKE_CREDENTIALS,
+            "AWS_SECRET_ACCESS_KEY": _FAKE_CREDENTIALS,
+            "AWS_SESSION_TOKEN": _FAKE_CREDENTIALS,
+        }
+        variables.update(settings.environment)
+        return variables
+
+    def _make_tmp(self) -> str:
+        if self.tmp is None:
+            self.tmp = tempfile.mkdtemp(prefix=f"lambda-{self.function.settings.name}-{self.number}-",
+                                        dir=self.function.tmp_root)
+        return self.tmp
+
+    @contextmanager
+    def user_code(self, invocation: Invocation | None, deadline: float) -> Iterator[None]:
+        """Everything that holds while this environment's code runs."""
+        if self.function.on_first_code is not None:
+            self.function.on_first_code()
+        environ = os.environ
+        variables = dict(self._env_vars)
+        variables["TMPDIR"] = self._make_tmp()
+        if invocation is not None and not invocation.trace_id.startswith("-"):
+            variables["_X_AMZN_TRACE_ID"] = invocation.trace_id
+        saved = {key: environ.get(key) for key in variables}
+        trace_saved = environ.get("_X_AMZN_TRACE_ID")
+        environ.update(variables)
+        if "_X_AMZN_TRACE_ID" not in variables and trace_saved is not None:
+            del environ["_X_AMZN_TRACE_ID"]
+        previous_policy = swap_policy(self.policy)
+        previous_tempdir = tempfile.tempdir
+        tempfile.tempdir = self.tmp
+        log = invocation.log if invocation is not None else InvocationLog()
+        request_id = invocation.request_id if invocation is not None else ""
+        try:
+            with LogRouting(log, request_id), running_handler(
+                self.clock, deadline, min(self.function.real_time_budget, deadline - self.clock.time())
+            ):
+                yield
+        finally:
+            tempfile.tempdir = previous_tempdir
+            swap_policy(previous_policy)
+            for key, value in saved.items():
+                if value is None:
+                    environ.pop(key, None)
+                else:
+                    environ[key] = value
+            if trace_saved is not None:
+                environ["_X_AMZN_TRACE_ID"] = trace_saved
+
+    # -- the life of an invocation ---------------------------------------------------------
+    def begin(self, invocation: Invocation) -> None:
+        """Start `invocation` here, now (called by the simulation)."""
+        assert self.state in (EnvironmentState.INITIALISING, EnvironmentState.FROZEN), self.state
+        invocation.environment = self
+        invocation.started_at = self.clock.time()
+        self.current = invocation
+        self.invocations += 1
+        if self.state is EnvironmentState.INITIALISING:
+            invocation.cold_start = True
+            self._init(invocation)
+            return
+        self.state = EnvironmentState.BUSY
+        self._start_handler(invocation)
+
+    def _init(self, invocation: Invocation) -> None:
+        clock = self.clock
+        started = clock.time()
+        invocation.log.write(f"INIT_START Runtime Version: {_PYTHON}.v1\tRuntime Version ARN: "
+                             f"arn:aws:lambda:{self.function.settings.region}::runtime:pytest-lambda-async\n")
+        failure: dict[str, Any] | None = None
+        with self.user_code(invocation, started + INIT_TIMEOUT):
+            try:
+                self.loop = self.policy.new_event_loop()
+                self.policy.set_event_loop(self.loop)
+                self.handler = self._load_handler()
+            except runtime.Fault as fault:
+                failure = runtime.make_error(fault.message, fault.error_type, fault.trace, "")
+            except InvocationTimeout:
+                failure = runtime.make_error(
+                    f"INIT timed out after {INIT_TIMEOUT:.2f} seconds", "Sandbox.Timedout", [], ""
+                )
+            except Exception as exc:
+                failure = runtime.error_payload(exc, "")
+            if failure is not None:
+                invocation.log.write(runtime.error_log_lines(failure))
+        ended = clock.time()
+        invocation.init_duration = ended - started
+        # Init ran inline; the environment stays busy initialising until `ended`.
+        clock.set_time(started)
+        if failure is None:
+            self.state = EnvironmentState.BUSY
+            clock.call_at(ended, partial(self._start_handler, invocation))
+        else:
+            clock.call_at(ended, partial(self._fail_init, invocation, failure))
+
+    def _load_handler(self) -> Callable[..., Any]:
+        handler = self.function.handler
+        if not isinstance(handler, str):
+            return handler
+        modname, fname = runtime.split_handler(handler)
+        self.module = runtime.load_module(modname)
+        return runtime.get_handler(self.module, modname, fname)  # type: ignore[no-any-return]
+
+    def _fail_init(self, invocation: Invocation, failure: dict[str, Any]) -> None:
+        invocation.handler_started_at = self.clock.time()
+        invocation.response = runtime.marshal_response(failure)
+        invocation.function_error = "Unhandled"
+        invocation.error_type = failure["errorType"]
+        self._write_start(invocation)
+        self._finish(invocation, reset="init error")
+
+    def _write_start(self, invocation: Invocation) -> None:
+        invocation.log.write(
+            f"START RequestId: {invocation.request_id} Version: {self.function.settings.version}\n"
+        )
+
+    def _start_handler(self, invocation: Invocation) -> None:
+        clock = self.clock
+        invocation.handler_started_at = clock.time()
+        invocation.deadline = clock.time() + self.function.settings.timeout
+        self._write_start(invocation)
+        event_or_fault = self._event(invocation)
+        context = self._context(invocation)
+        for observer in self.function.observers:
+            observer.before_handler(self, invocation)
+        if self.loop is not None and not self.loop.is_closed():
+            # Thaw: overdue timers and frozen tasks run first, inside this invocation.
+            self.clock.attach(self._driver)
+            self._driver.run_ready()
+        if isinstance(event_or_fault, runtime.Fault):
+            self._set_fault(invocation, event_or_fault)
+            self._handler_returned(invocation)
+        elif self.is_async_handler:
+            self._start_async(invocation, event_or_fault, context)
+        else:
+            self._run_sync(invocation, event_or_fault, context)
+
+    def _event(self, invocation: Invocation) -> Any:
+        try:
+            return runtime.unmarshal_request(invocation.body)
+        except runtime.Fault as fault:
+            return fault
+
+    def _context(self, invocation: Invocation) -> LambdaContext:
+        settings = self.function.settings
+        return LambdaContext(
+            aws_request_id=invocation.request_id,
+            function_name=settings.name,
+            function_version=settings.version,
+            memory_limit_in_mb=str(settings.memory_size),
+            invoked_function_arn=settings.arn,
+            log_group_name=f"/aws/lambda/{settings.name}",
+            log_stream_name=self.log_stream_name,
+            deadline_ms=int(invocation.deadline * 1000),
+            clock=self.clock,
+            client_context=invocation.client_context if invocation.synchronous else None,
+            tenant_id=settings.tenant_id,
+            log_sink=invocation.log.write,
+        )
+
+    # sync handlers: run inline, then hold the environment busy for the simulated time they took
+    def _run_sync(self, invocation: Invocation, event: Any, context: LambdaContext) -> None:
+        clock = self.clock
+        started = clock.time()
+        assert self.handler is not None
+        with self.user_code(invocation, invocation.deadline):
+            try:
+                self._set_value(invocation, self.handler(event, context))
+            except InvocationTimeout:
+                invocation.timed_out = True
+            except Exception as exc:
+                self._set_exception(invocation, exc)
+            except SystemExit as exc:
+                self._set_exit(invocation, exc)
+        ended = clock.time()
+        if ended >= invocation.deadline:
+            invocation.timed_out = True
+            ended = invocation.deadline
+        clock.set_time(started)
+        clock.call_at(ended, partial(self._handler_returned, invocation))
+
+    # async handlers: a task on the environment's loop, stepped by the simulation
+    def _start_async(self, invocation: Invocation, event: Any, context: LambdaContext) -> None:
+        assert self.loop is not None and self.handler is not None
+        task = self.loop.create_task(_await_handler(self.handler, event, context))
+        task.add_done_callback(partial(self._async_done, invocation))
+        self._timeout_timer = self.clock.call_at(
+            invocation.deadline, partial(self._async_timeout, invocation, task)
+        )
+        self.clock.attach(self._driver)
+
+    def _async_done(self, invocation: Invocation, task: asyncio.Task[Any]) -> None:
+        if invocation.done or invocation is not self.current:
+            return
+        self._timeout_timer.cancel()
+        if task.cancelled():
+            self._set_exception(invocation, asyncio.CancelledError())
+        else:
+            exc = task.exception()
+            if isinstance(exc, InvocationTimeout):
+                invocation.timed_out = True
+            elif isinstance(exc, SystemExit):
+                self._set_exit(invocation, exc)
+            elif exc is not None:
+                self._set_exception(invocation, exc)
+            else:
+                self._set_value(invocation, task.result())
+        # Like run_until_complete: the loop stops after this iteration, then the environment freezes.
+        if self.loop is not None and self.loop.is_running():
+            self.loop.stop()
+        self._handler_returned(invocation)
+
+    def _async_timeout(self, invocation: Invocation, task: asyncio.Task[Any]) -> None:
+        if invocation.done:
+            return
+        invocation.timed_out = True
+        self._handler_returned(invocation, handler_task=task)
+
+    # -- results ---------------------------------------------------------------------------
+    def _set_value(self, invocation: Invocation, value: Any) -> None:
+        invocation.returned = value
+        try:
+            invocation.response = runtime.marshal_response(value)
+        except runtime.Fault as fault:
+            self._set_fault(invocation, fault)
+            if inspect.iscoroutine(value):
+                # What the AWS runtime leaves behind: the coroutine is never awaited.
+                invocation.log.write(
+                    f"RuntimeWarning: coroutine '{value.__qualname__}' was never awaited\n"
+                )
+                value.close()
+
+    def _set_fault(self, invocation: Invocation, fault: runtime.Fault) -> None:
+        payload = runtime.make_error(fault.message, fault.error_type, fault.trace, invocation.request_id)
+        invocation.log.write(runtime.error_log_lines(payload))
+        self._set_error_payload(invocation, payload)
+
+    def _set_exception(self, invocation: Invocation, exc: BaseException) -> None:
+        payload = runtime.error_payload(exc, invocation.request_id)
+        invocation.log.write(runtime.error_log_lines(payload))
+        self._set_error_payload(invocation, payload)
+
+    def _set_exit(self, invocation: Invocation, exc: SystemExit) -> None:
+        code = exc.code if isinstance(exc.code, int) else 1
+        self._set_error_payload(invocation, {
+            "errorType": "Runtime.ExitError",
+            "errorMessage": f"RequestId: {invocation.request_id} Error: Runtime exited with "
+            f"error: exit status {code}",
+        })
+        invocation.log.write(f"RequestId: {invocation.request_id} Error: Runtime exited with "
+                             f"error: exit status {code}\nRuntime.ExitError\n")
+        invocation.error_type = "Runtime.ExitError"
+
+    def _set_error_payload(self, invocation: Invocation, payload: dict[str, Any]) -> None:
+        invocation.response = runtime.marshal_response(payload)
+        invocation.function_error = "Unhandled"
+        invocation.error_type = payload.get("errorType")
+
+    def _handler_returned(self, invocation: Invocation, handler_task: Any = None) -> None:
+        for observer in self.function.observers:
+            observer.after_handler(self, invocation)
+        reset = None
+        if invocation.timed_out:
+            self._set_error_payload(
+                invocation, runtime.timeout_payload(invocation.request_id, self.function.settings.timeout)
+            )
+            stamp = self.clock.now().strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+            invocation.log.write(
+                f"{stamp} {invocation.request_id} Task timed out after "
+                f"{self.function.settings.timeout:.2f} seconds\n"
+            )
+            reset = "timeout"
+        elif invocation.error_type == "Runtime.ExitError":
+            reset = "crash"
+        elif invocation.synchronous and len(invocation.response) > runtime.MAX_RESPONSE_PAYLOAD:
+            self._set_error_payload(
+                invocation, runtime.response_too_large_payload(len(invocation.response))
+            )
+        self._finish(invocation, reset=reset, handler_task=handler_task)
+
+    def _finish(self, invocation: Invocation, *, reset: str | None, handler_task: Any = None) -> None:
+        clock = self.clock
+        invocation.ended_at = clock.time()
+        self._write_end(invocation)
+        self.current = None
+        self.last_used = clock.time()
+        clock.detach(self._driver)
+        if reset is not None:
+            self.shutdown(reason=f"reset after {reset}", skip=handler_task)
+        else:
+            self.state = EnvironmentState.FROZEN
+        for observer in self.function.observers:
+            observer.invocation_finished(self, invocation)
+        invocation._complete(clock.time())
+
+    def _write_end(self, invocation: Invocation) -> None:
+        settings = self.function.settings
+        duration_ms = max(0.0, invocation.ended_at - invocation.handler_started_at) * 1000
+        report = (
+            f"REPORT RequestId: {invocation.request_id}\tDuration: {duration_ms:.2f} ms\t"
+            f"Billed Duration: {max(1, int(-(-duration_ms // 1)))} ms\t"
+            f"Memory Size: {settings.memory_size} MB\tMax Memory Used: {min(settings.memory_size, 64)} MB"
+        )
+        if invocation.init_duration is not None:
+            report += f"\tInit Duration: {invocation.init_duration * 1000:.2f} ms"
+        invocation.log.write(f"END RequestId: {invocation.request_id}\n{report}\n")
+
+    # -- going away ----------------------------------------------------------------------------
+    def pending_work(self, skip: Any = None) -> list[Any]:
+        """Tasks and callbacks still frozen in this environment's loops."""
+        pending: list[Any] = []
+        for loop in self._loops():
+            for task in asyncio.all_tasks(loop):
+                if task is not skip and not task.done():
+                    pending.append(task)
+            pending.extend(
+                h for h in loop.pending_handles()
+                if not _is_task_wakeup(h)
+            )
+        return pending
+
+    def _loops(self) -> list[VirtualEventLoop]:
+        loops = list(self.policy.created)
+        return [loop for loop in loops if not loop.is_closed()]
+
+    def shutdown(self, *, reason: str, skip: Any = None) -> None:
+        """End this environment: what is still frozen in it is lost (and reported)."""
+        if self.state is EnvironmentState.GONE:
+            return
+        self.state = EnvironmentState.GONE
+        self.clock.detach(self._driver)
+        pending = self.pending_work(skip=skip)
+        if pending:
+            for observer in self.function.observers:
+                observer.work_lost(self, pending, reason)
+        for loop in self._loops():
+            _discard_loop(loop)
+        if self.tmp is not None:
+            shutil.rmtree(self.tmp, ignore_errors=True)
+            self.tmp = None
+
+
+async def _await_handler(handler: Callable[..., Any], event: Any, context: LambdaContext) -> Any:
+    return await handler(event, context)
+
+
+def _is_task_wakeup(handle: Any) -> bool:
+    # A task's own wake-up callback is reported as the task, not as a separate callback.
+    callback = getattr(handle, "_callback", None)
+    return isinstance(getattr(callback, "__self__", None), asyncio.Task)
+
+
+def _discard_loop(loop: VirtualEventLoop) -> None:
+    """Close a frozen loop without running it: Lambda kills the process, it does not ask."""
+    for task in asyncio.all_tasks(loop):
+        task._log_destroy_pending = False  # type: ignore[attr-defined]
+        coro = task.get_coro()
+        try:
+            coro.close()  # type: ignore[union-attr]
+        except BaseException:  # noqa: BLE001, S110 - a coroutine that refuses to close is lost anyway
+            pass
+    loop._ready.clear()  # type: ignore[attr-defined]
+    loop._scheduled.clear()  # type: ignore[attr-defined]
+    loop.close()

@@ -1,0 +1,637 @@
+"""Deployed functions, synchronous invoke, and the asynchronous event queue.
+
+`Invoker.deploy` makes a `LambdaFunction`. `invoke` runs one request to its end on the
+simulated clock. `invoke_async` puts the event on the function's queue and returns 202 at
+once; the queue delivers it with AWS's rules for retries (1 and 2 minutes after a failure),
+event age, throttling back-off, destinations and dead-letter queues, when the test drains it
+(`run_until_idle`) or moves the clock (`lambda_clock.advance`). Spec:
+`reference/aws-lambda-semantics.md` §1-§3.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import random
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from . import runtime
+from .clock import TimerHandle, VirtualClock
+from .config import FunctionSettings
+from .destinations import (
+    Delivery,
+    Sink,
+    check_target,
+    deliver,
+    dlq_attributes,
+    invocation_record,
+)
+from .environment import (
+    EnvironmentObserver,
+    EnvironmentState,
+    ExecutionEnvironment,
+    FunctionRuntime,
+    Invocation,
+)
+from .errors import LambdaUsageError, ServiceException, TooManyRequestsException
+from .loop import no_running_loop
+
+# Retry delays after the first and the second failure [DOC A1].
+RETRY_DELAYS = (60.0, 120.0)
+# Throttle back-off: 1 s doubling to at most 5 minutes [DOC A1]; the growth factor is not
+# documented (UNCONFIRMED) and 2 matches LocalStack.
+THROTTLE_BACKOFF_FIRST = 1.0
+THROTTLE_BACKOFF_MAX = 300.0
+
+
+class Reuse(str, enum.Enum):
+    AUTO = "auto"
+    ALWAYS = "always"
+    NEVER = "never"
+
+
+@dataclass(frozen=True)
+class EnvironmentSettings:
+    """How invocations find execution environments (the `lambda_environment` marker)."""
+
+    reuse: str = "auto"
+    # AWS does not document how long an idle environment lives; observed lifetimes run from
+    # about 5 to over 60 minutes. 15 minutes sits inside that range (UNCONFIRMED).
+    idle_timeout: float = 900.0
+    max_environments: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.reuse not in {r.value for r in Reuse}:
+            raise LambdaUsageError(
+                f"reuse={self.reuse!r} is not a reuse policy; use 'auto' (like AWS), 'always' "
+                "(one warm environment) or 'never' (a cold start every time)."
+            )
+        if isinstance(self.idle_timeout, bool) or not isinstance(self.idle_timeout, (int, float)) \
+                or self.idle_timeout <= 0:
+            raise LambdaUsageError(
+                f"idle_timeout={self.idle_timeout!r}: give the seconds an environment may stay "
+                "idle before it is shut down, a number > 0."
+            )
+        if self.max_environments is not None and (
+            isinstance(self.max_environments, bool)
+            or not isinstance(self.max_environments, int)
+            or self.max_environments < 1
+        ):
+            raise LambdaUsageError(
+                f"max_environments={self.max_environments!r}: give an int >= 1, or None for no limit."
+            )
+
+
+@dataclass(frozen=True)
+class DeliverySettings:
+    """How the async queue delivers (the `lambda_delivery` marker and `--lambda-delivery`)."""
+
+    mode: str = "exact"
+    seed: int = 0
+    duplicate_rate: float = 0.2
+    # The destination condition when reserved concurrency is 0: not confirmed on AWS;
+    # LocalStack's name is the default.
+    zero_concurrency_condition: str = "ZeroReservedConcurrency"
+    # EventBridge destination `source`: seen on the wire as "lambda"; AWS's docs say "aws.lambda".
+    eventbridge_source: str = "lambda"
+
+    def __post_init__(self) -> None:
+        if self.mode not in ("exact", "at-least-once"):
+            raise LambdaUsageError(
+                f"delivery mode {self.mode!r} is unknown; use 'exact' (each event once, in "
+                "order: the default) or 'at-least-once' (some events twice, order shuffled)."
+            )
+        if not 0 <= self.duplicate_rate <= 1:
+            raise LambdaUsageError(f"duplicate_rate must be between 0 and 1, got {self.duplicate_rate!r}.")
+
+
+@dataclass(frozen=True)
+class InvokeResult:
+    """What a synchronous `Invoke` returns."""
+
+    status_code: int
+    payload: Any
+    function_error: str | None
+    executed_version: str
+    request_id: str
+    log_result: str
+    environment_id: str
+    cold_start: bool
+    init_duration: float | None
+    duration: float
+    raw_payload: bytes = dataclasses.field(repr=False, default=b"")
+
+
+@dataclass(frozen=True)
+class Accepted:
+    """What `Invoke` with `InvocationType=Event` returns: 202, and the event is queued."""
+
+    status_code: int
+    request_id: str
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """One delivery of an async event: an invocation, or a throttle."""
+
+    number: int
+    started_at: float
+    ended_at: float
+    status: str  # "succeeded", "failed" or "throttled"
+    environment_id: str | None = None
+    cold_start: bool = False
+    error_type: str | None = None
+    log_result: str = ""
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How an accepted async event ended: exactly one per event."""
+
+    request_id: str
+    event: Any
+    status: str  # "succeeded" or "failed"
+    condition: str  # "Success", "RetriesExhausted", "EventAgeExceeded", or the zero-concurrency one
+    attempts: int
+    payload: Any
+    function_error: str | None
+    function_name: str
+    accepted_at: float
+    finished_at: float
+    history: tuple[Attempt, ...] = ()
+    environment_id: str | None = None
+    cold_start: bool = False
+
+
+def _decode(body: bytes) -> Any:
+    try:
+        return runtime.unmarshal_request(body)
+    except runtime.Fault:
+        return body
+
+
+@dataclass
+class _QueuedEvent:
+    request_id: str
+    body: bytes
+    accepted_at: float
+    history: list[Attempt] = field(default_factory=list)
+    throttles: int = 0
+    last: Invocation | None = None
+    timer: TimerHandle | None = None
+    outcome: Outcome | None = None
+    duplicate: bool = False
+
+    @property
+    def invocations(self) -> int:
+        return sum(1 for attempt in self.history if attempt.status != "throttled")
+
+
+class LambdaFunction:
+    """A deployed function: `invoke`, `invoke_async`, its environments and `outcomes`."""
+
+    def __init__(self, invoker: Invoker, runtime_: FunctionRuntime, environments: EnvironmentSettings):
+        self.invoker = invoker
+        self.runtime = runtime_
+        self.settings = runtime_.settings
+        self.environment_settings = environments
+        self.environments: list[ExecutionEnvironment] = []
+        self.outcomes: list[Outcome] = []
+        self.invocations: list[InvokeResult] = []
+        self._queue: list[_QueuedEvent] = []
+        self._faults: list[str] = []
+        self._clock = runtime_.clock
+
+    @property
+    def name(self) -> str:
+        return self.settings.name
+
+    @property
+    def arn(self) -> str:
+        return self.settings.arn
+
+    def __repr__(self) -> str:
+        return f"<LambdaFunction {self.name}>"
+
+    # -- environments --------------------------------------------------------------------------
+    def _concurrency_limit(self) -> int | None:
+        limits = [
+            limit for limit in (
+                self.settings.reserved_concurrent_executions,
+                self.environment_settings.max_environments,
+                1 if self.environment_settings.reuse == Reuse.ALWAYS else None,
+            ) if limit is not None
+        ]
+        return min(limits) if limits else None
+
+    def _acquire(self) -> ExecutionEnvironment | None:
+        """An environment for a new invocation, or None when the function is at its concurrency."""
+        self._reclaim_idle()
+        live = [env for env in self.environments if env.state is not EnvironmentState.GONE]
+        if self.environment_settings.reuse != Reuse.NEVER:
+            frozen = [env for env in live if env.state is EnvironmentState.FROZEN]
+            if frozen:
+                return max(frozen, key=lambda env: env.last_used)
+        busy = sum(1 for env in live if env.current is not None)
+        limit = self._concurrency_limit()
+        if limit is not None and busy >= limit:
+            return None
+        env = ExecutionEnvironment(self.runtime, len(self.environments) + 1)
+        self.environments.append(env)
+        return env
+
+    def _reclaim_idle(self) -> None:
+        now = self._clock.time()
+        idle = self.environment_settings.idle_timeout
+        for env in self.environments:
+            if env.state is EnvironmentState.FROZEN and now - env.last_used > idle:
+                env.shutdown(reason=f"shut down after {idle:g} s idle")
+
+    def _released(self, invocation: Invocation) -> None:
+        env = invocation.environment
+        if env is not None and self.environment_settings.reuse == Reuse.NEVER:
+            env.shutdown(reason="shut down: a cold start every time (reuse='never')")
+
+    def _new_invocation(self, body: bytes, *, request_id: str, synchronous: bool,
+                        client_context: dict[str, Any] | None = None, attempt: int = 1) -> Invocation:
+        invocation = Invocation(
+            request_id=request_id, body=body, synchronous=synchronous,
+            trace_id=self.invoker._trace_id(), client_context=client_context, attempt=attempt,
+        )
+        invocation.add_done_callback(self._released)
+        return invocation
+
+    # -- synchronous ---------------------------------------------------------------------------
+    def invoke(self, event: Any, *, client_context: dict[str, Any] | None = None) -> InvokeResult:
+        """Invoke synchronously (`RequestResponse`): run the request to its end and return the result."""
+        body = runtime.encode_event(event, limit=runtime.MAX_SYNC_PAYLOAD)
+        if client_context is not None and not isinstance(client_context, dict):
+            raise LambdaUsageError(
+                "client_context must be a dict (with 'custom', 'env', 'client' keys), "
+                f"got {type(client_context).__name__}."
+            )
+        fault = self._take_fault()
+        if fault is not None:
+            raise fault
+        env = self._acquire()
+        if env is None:
+            raise TooManyRequestsException(
+                "Rate Exceeded. (Reason: ReservedFunctionConcurrentInvocationLimitExceeded)",
+                "every environment of this function is busy: raise reserved_concurrent_executions "
+                "or max_environments, or wait for running invocations to finish.",
+            )
+        invocation = self._new_invocation(
+            body, request_id=self.invoker._request_id(), synchronous=True, client_context=client_context
+        )
+        with no_running_loop():
+            env.begin(invocation)
+            self._clock.run(until=lambda: invocation.done)
+        result = self._result(invocation)
+        self.invocations.append(result)
+        self.invoker._record_invocation(self, invocation, kind="RequestResponse")
+        return result
+
+    async def ainvoke(self, event: Any, *, client_context: dict[str, Any] | None = None) -> InvokeResult:
+        """`invoke`, for async tests."""
+        return self.invoke(event, client_context=client_context)
+
+    def _result(self, invocation: Invocation) -> InvokeResult:
+        env = invocation.environment
+        return InvokeResult(
+            status_code=200,
+            payload=_decode(invocation.response),
+            function_error=invocation.function_error,
+            executed_version=self.settings.version,
+            request_id=invocation.request_id,
+            log_result=invocation.log.tail(),
+            environment_id=env.id if env is not None else "",
+            cold_start=invocation.cold_start,
+            init_duration=invocation.init_duration,
+            duration=invocation.duration,
+            raw_payload=invocation.response,
+        )
+
+    # -- asynchronous --------------------------------------------------------------------------
+    def invoke_async(self, event: Any) -> Accepted:
+        """Invoke asynchronously (`Event`): queue the event and return 202 at once."""
+        body = runtime.encode_event(event, limit=runtime.MAX_ASYNC_PAYLOAD)
+        queued = _QueuedEvent(self.invoker._request_id(), body, self._clock.time())
+        self._queue.append(queued)
+        delivery = self.invoker.delivery
+        delay = 0.0
+        if delivery.mode == "at-least-once":
+            rng = self.invoker.random
+            delay = rng.random()  # shuffles events accepted together
+            if rng.random() < delivery.duplicate_rate:
+                twin = dataclasses.replace(queued, history=[], duplicate=True)
+                self._schedule(twin, self._clock.time() + delay + rng.random())
+        self._schedule(queued, self._clock.time() + delay)
+        return Accepted(status_code=202, request_id=queued.request_id)
+
+    async def ainvoke_async(self, event: Any) -> Accepted:
+        """`invoke_async`, for async tests."""
+        return self.invoke_async(event)
+
+    def inject_faults(self, *, throttles: int = 0, service_errors: int = 0) -> None:
+        """Make the next deliveries fail before reaching the handler.
+
+        The next `throttles` deliveries are throttled (429) and the `service_errors` after them
+        get a Lambda service error (5xx): async events go back on the queue with back-off,
+        without using up retry attempts; a synchronous `invoke` raises the error.
+        """
+        for count in (throttles, service_errors):
+            if isinstance(count, bool) or not isinstance(count, int) or count < 0:
+                raise LambdaUsageError(f"inject_faults takes counts >= 0, got {count!r}.")
+        self._faults.extend(["throttle"] * throttles + ["service"] * service_errors)
+
+    def _take_fault(self) -> Exception | None:
+        if not self._faults:
+            return None
+        kind = self._faults.pop(0)
+        if kind == "throttle":
+            return TooManyRequestsException("Rate Exceeded. (injected throttle)")
+        return ServiceException("Lambda service error (injected)")
+
+    def _schedule(self, queued: _QueuedEvent, when: float) -> None:
+        queued.timer = self._clock.call_at(when, lambda: self._deliver(queued))
+
+    def _deliver(self, queued: _QueuedEvent) -> None:
+        queued.timer = None
+        now = self._clock.time()
+        if self.settings.reserved_concurrent_executions == 0:
+            self._finish(queued, self.invoker.delivery.zero_concurrency_condition)
+            return
+        env = None if self._take_fault() is not None else self._acquire()
+        if env is None:
+            queued.throttles += 1
+            queued.history.append(Attempt(len(queued.history) + 1, now, now, "throttled",
+                                          error_type="TooManyRequestsException"))
+            backoff = min(THROTTLE_BACKOFF_FIRST * 2 ** (queued.throttles - 1), THROTTLE_BACKOFF_MAX)
+            self._retry_or_expire(queued, now + backoff)
+            return
+        invocation = self._new_invocation(
+            queued.body, request_id=queued.request_id, synchronous=False,
+            attempt=queued.invocations + 1,
+        )
+        invocation.add_done_callback(lambda inv: self._attempt_done(queued, inv))
+        env.begin(invocation)
+
+    def _attempt_done(self, queued: _QueuedEvent, invocation: Invocation) -> None:
+        env = invocation.environment
+        failed = invocation.function_error is not None
+        queued.last = invocation
+        queued.history.append(Attempt(
+            len(queued.history) + 1, invocation.started_at, invocation.ended_at,
+            "failed" if failed else "succeeded",
+            environment_id=env.id if env is not None else None,
+            cold_start=invocation.cold_start, error_type=invocation.error_type,
+            log_result=invocation.log.tail(),
+        ))
+        self.invoker._record_invocation(self, invocation, kind="Event")
+        if queued.duplicate:
+            return  # an extra delivery of an event whose outcome its original decides
+        if not failed:
+            self._finish(queued, "Success")
+            return
+        made = queued.invocations
+        if made > self.settings.maximum_retry_attempts:
+            self._finish(queued, "RetriesExhausted")
+            return
+        self._retry_or_expire(queued, self._clock.time() + RETRY_DELAYS[made - 1])
+
+    def _retry_or_expire(self, queued: _QueuedEvent, when: float) -> None:
+        # The event age is checked before the next attempt is scheduled [OBS L1/L2].
+        if when - queued.accepted_at >= self.settings.maximum_event_age_in_seconds:
+            self._finish(queued, "EventAgeExceeded")
+        else:
+            self._schedule(queued, when)
+
+    def _finish(self, queued: _QueuedEvent, condition: str) -> None:
+        now = self._clock.time()
+        last = queued.last
+        success = condition == "Success"
+        payload = _decode(last.response) if last is not None else None
+        env = last.environment if last is not None else None
+        outcome = Outcome(
+            request_id=queued.request_id,
+            event=_decode(queued.body),
+            status="succeeded" if success else "failed",
+            condition=condition,
+            attempts=queued.invocations,
+            payload=payload,
+            function_error=last.function_error if last is not None else None,
+            function_name=self.name,
+            accepted_at=queued.accepted_at,
+            finished_at=now,
+            history=tuple(queued.history),
+            environment_id=env.id if env is not None else None,
+            cold_start=last.cold_start if last is not None else False,
+        )
+        queued.outcome = outcome
+        self._queue.remove(queued)
+        self.outcomes.append(outcome)
+        self.invoker._outcome_finished(self, outcome)
+        self._send_to_destinations(queued, outcome, last)
+
+    def _send_to_destinations(self, queued: _QueuedEvent, outcome: Outcome,
+                              last: Invocation | None) -> None:
+        settings = self.settings
+        success = outcome.status == "succeeded"
+        target = settings.on_success if success else settings.on_failure
+        now = self._clock.time()
+        if target is not None:
+            record = invocation_record(
+                when=now, request_id=queued.request_id, function_arn=settings.qualified_arn,
+                condition=outcome.condition, approximate_invoke_count=outcome.attempts,
+                request_payload=outcome.event, executed_version=settings.version,
+                function_error=outcome.function_error, response_payload=outcome.payload,
+                with_response=last is not None,
+            )
+            deliver(target, Delivery(
+                role="on_success" if success else "on_failure", record=record,
+                body=runtime.marshal_response(record).decode(), when=now, function=self,
+                success=success,
+            ), self.invoker)
+        if not success and settings.dead_letter_target is not None:
+            error = last.error_payload() if last is not None else None
+            if error is not None:
+                code, message = 200, str(error.get("errorMessage", ""))
+            else:
+                code, message = 429, "Rate Exceeded."
+            attributes = dlq_attributes(queued.request_id, code, message)
+            deliver(settings.dead_letter_target, Delivery(
+                role="dead_letter_target",
+                record={"body": outcome.event, "messageAttributes": attributes},
+                body=queued.body.decode(), when=now, function=self, success=False,
+            ), self.invoker)
+
+    def unfinished(self) -> list[str]:
+        """Request ids of accepted events that have no outcome yet."""
+        return [queued.request_id for queued in self._queue if not queued.duplicate]
+
+    def close(self) -> None:
+        for queued in self._queue:
+            if queued.timer is not None:
+                queued.timer.cancel()
+        for env in self.environments:
+            env.shutdown(reason="shut down at the end of the test")
+
+
+class Invoker:
+    """Deploys functions and runs their invocations on one simulated clock."""
+
+    def __init__(
+        self,
+        clock: VirtualClock,
+        *,
+        defaults: FunctionSettings | None = None,
+        environments: EnvironmentSettings | None = None,
+        delivery: DeliverySettings | None = None,
+        observers: list[EnvironmentObserver] | None = None,
+        real_time_budget: float = 10.0,
+        tmp_root: str | None = None,
+        on_first_code: Callable[[], None] | None = None,
+    ) -> None:
+        self.clock = clock
+        self.on_first_code = on_first_code
+        self.defaults = defaults or FunctionSettings()
+        self.environment_settings = environments or EnvironmentSettings()
+        self.delivery = delivery or DeliverySettings()
+        self.observers = list(observers or [])
+        self.real_time_budget = real_time_budget
+        self.tmp_root = tmp_root
+        self.random = random.Random(self.delivery.seed)
+        self.functions: list[LambdaFunction] = []
+        self.sinks: dict[str, Sink] = {}
+        self.history: list[dict[str, Any]] = []
+        self._finished: list[Outcome] = []
+        self.listeners: list[Callable[[str, dict[str, Any]], None]] = []
+
+    @property
+    def eventbridge_source(self) -> str:
+        return self.delivery.eventbridge_source
+
+    def _request_id(self) -> str:
+        return str(uuid.UUID(int=self.random.getrandbits(128), version=4))
+
+    def _trace_id(self) -> str:
+        rng = self.random
+        return (f"Root=1-{int(self.clock.time()):08x}-{rng.getrandbits(96):024x};"
+                f"Parent={rng.getrandbits(64):016x};Sampled=0")
+
+    def deploy(
+        self,
+        handler: Callable[..., Any] | str,
+        *,
+        name: str | None = None,
+        **settings: Any,
+    ) -> LambdaFunction:
+        """Deploy `handler` (a callable or a `"module.function"` string) as a Lambda function."""
+        if isinstance(handler, str):
+            runtime.split_handler(handler)  # a malformed string fails here, at the user's line
+        elif not callable(handler):
+            raise LambdaUsageError(
+                f"deploy() needs a handler: a function taking (event, context), or a Lambda "
+                f"handler string such as 'app.handler'; got {handler!r}."
+            )
+        if name is None:
+            name = self._default_name(handler)
+        function_settings = self.defaults.replace(name=name, **settings)
+        for role in ("on_success", "on_failure", "dead_letter_target"):
+            check_target(getattr(function_settings, role), role)
+        if any(fn.name == name for fn in self.functions):
+            raise LambdaUsageError(
+                f"A function named {name!r} is already deployed in this test; give deploy() "
+                "another name=."
+            )
+        function = LambdaFunction(self, FunctionRuntime(
+            settings=function_settings, handler=handler, clock=self.clock,
+            real_time_budget=self.real_time_budget, tmp_root=self.tmp_root,
+            observers=self.observers, on_first_code=self.on_first_code,
+        ), self.environment_settings)
+        self.functions.append(function)
+        return function
+
+    def _default_name(self, handler: Callable[..., Any] | str) -> str:
+        if self.defaults.name != FunctionSettings().name or isinstance(handler, str):
+            base = self.defaults.name if not isinstance(handler, str) else (
+                runtime.split_handler(handler)[0].replace("/", ".").replace(".", "-")
+            )
+        else:
+            base = getattr(handler, "__name__", "function").replace("<", "").replace(">", "")
+        base = "".join(c if c.isalnum() or c in "-_" else "-" for c in base)[:64] or "function"
+        name, n = base, 1
+        while any(fn.name == name for fn in self.functions):
+            n += 1
+            name = f"{base[:60]}-{n}"
+        return name
+
+    def sink(self, name: str) -> Sink:
+        """An in-memory destination named `name` (the same object each time)."""
+        arn = f"arn:aws:sqs:{self.defaults.region}:{self.defaults.account_id}:{name}"
+        return self.sink_for_arn(arn, name=name)
+
+    def sink_for_arn(self, arn: str, name: str | None = None) -> Sink:
+        sink = self.sinks.get(arn)
+        if sink is None:
+            sink = self.sinks[arn] = Sink(name or arn.rsplit(":", 1)[-1], arn)
+        return sink
+
+    def function_for_arn(self, arn: str) -> LambdaFunction | None:
+        for function in self.functions:
+            if arn in (function.arn, function.settings.qualified_arn):
+                return function
+        return None
+
+    # -- draining --------------------------------------------------------------------------
+    def run_until_idle(self) -> list[Outcome]:
+        """Deliver every queued event, through every retry and back-off; return the outcomes."""
+        start = len(self._finished)
+        with no_running_loop():
+            self.clock.run(until=self._idle)
+        return self._finished[start:]
+
+    async def arun_until_idle(self) -> list[Outcome]:
+        """`run_until_idle`, for async tests."""
+        return self.run_until_idle()
+
+    def _idle(self) -> bool:
+        return not any(fn._queue for fn in self.functions) and not any(
+            env.current is not None for fn in self.functions for env in fn.environments
+        )
+
+    def unfinished(self) -> dict[str, list[str]]:
+        """Accepted events without an outcome yet, by function name."""
+        return {fn.name: ids for fn in self.functions if (ids := fn.unfinished())}
+
+    def _outcome_finished(self, function: LambdaFunction, outcome: Outcome) -> None:
+        self._finished.append(outcome)
+        for listener in self.listeners:
+            listener("outcome", {"function": function.name, "outcome": outcome})
+
+    def _record_invocation(self, function: LambdaFunction, invocation: Invocation, *, kind: str) -> None:
+        env = invocation.environment
+        entry = {
+            "function": function.name,
+            "type": kind,
+            "request_id": invocation.request_id,
+            "attempt": invocation.attempt,
+            "environment": env.id if env is not None else None,
+            "cold_start": invocation.cold_start,
+            "start": invocation.started_at,
+            "duration": invocation.duration,
+            "status": "failed" if invocation.function_error else "succeeded",
+            "error_type": invocation.error_type,
+        }
+        self.history.append(entry)
+        for listener in self.listeners:
+            listener("invocation", entry)
+
+    def close(self) -> None:
+        """Shut every environment down (the end of a test)."""
+        with no_running_loop():
+            for function in self.functions:
+                function.close()

@@ -1,0 +1,127 @@
+"""Each invocation's own log: what its code printed or logged, and the platform's lines.
+
+While handler code runs, `sys.stdout` and `sys.stderr` route writes to the running
+invocation's log (and on to the original stream, so pytest still shows them), and the root
+logger has the runtime's handler with Lambda's text format. Work that thaws in a later
+invocation writes into that later invocation's log, as on Lambda.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import sys
+import time
+from typing import Any, TextIO
+
+LOG_RESULT_LIMIT = 4096
+
+
+class InvocationLog:
+    """The lines one invocation wrote, in order."""
+
+    __slots__ = ("_parts",)
+
+    def __init__(self) -> None:
+        self._parts: list[str] = []
+
+    def write(self, text: str) -> None:
+        self._parts.append(text)
+
+    def text(self) -> str:
+        return "".join(self._parts)
+
+    def tail(self, limit: int = LOG_RESULT_LIMIT) -> str:
+        """The last `limit` bytes, as Lambda's `LogResult` holds them."""
+        data = self.text().encode("utf-8")[-limit:]
+        return data.decode("utf-8", errors="ignore")
+
+
+_current: list[InvocationLog] = []
+
+
+def current_log() -> InvocationLog | None:
+    return _current[-1] if _current else None
+
+
+class _RoutedStream(io.TextIOBase):
+    """Stands in for sys.stdout/sys.stderr while handler code runs."""
+
+    def __init__(self, original: TextIO, log: InvocationLog) -> None:
+        self._original = original
+        self._log = log
+
+    def write(self, text: str) -> int:
+        self._log.write(text)
+        return self._original.write(text)
+
+    def flush(self) -> None:
+        self._original.flush()
+
+    def isatty(self) -> bool:
+        return False
+
+    @property
+    def encoding(self) -> str:  # type: ignore[override]
+        return getattr(self._original, "encoding", "utf-8") or "utf-8"
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._original, name)
+
+
+class _LambdaFormatter(logging.Formatter):
+    converter = time.gmtime  # type: ignore[assignment]
+
+
+class LambdaLogHandler(logging.Handler):
+    """The runtime's root-logger handler: Lambda's text format, into the running invocation's log."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.setFormatter(
+            _LambdaFormatter(
+                "[%(levelname)s]\t%(asctime)s.%(msecs)03dZ\t%(aws_request_id)s\t%(message)s\n",
+                "%Y-%m-%dT%H:%M:%S",
+            )
+        )
+        self.request_id = ""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        log = current_log()
+        if log is None:
+            return
+        record.aws_request_id = self.request_id
+        try:
+            log.write(self.format(record))
+        except Exception:  # pragma: no cover - as logging.Handler does
+            self.handleError(record)
+
+
+_HANDLER = LambdaLogHandler()
+
+
+class LogRouting:
+    """Route output to `log` while handler code runs (a re-entrant scope)."""
+
+    __slots__ = ("_log", "_request_id", "_saved")
+
+    def __init__(self, log: InvocationLog, request_id: str) -> None:
+        self._log = log
+        self._request_id = request_id
+        self._saved: tuple[Any, Any, str] | None = None
+
+    def __enter__(self) -> None:
+        self._saved = (sys.stdout, sys.stderr, _HANDLER.request_id)
+        sys.stdout = _RoutedStream(sys.stdout, self._log)
+        sys.stderr = _RoutedStream(sys.stderr, self._log)
+        _HANDLER.request_id = self._request_id
+        if not _current:
+            logging.getLogger().addHandler(_HANDLER)
+        _current.append(self._log)
+
+    def __exit__(self, *exc: object) -> None:
+        _current.pop()
+        if not _current:
+            logging.getLogger().removeHandler(_HANDLER)
+        assert self._saved is not None
+        sys.stdout, sys.stderr, _HANDLER.request_id = self._saved

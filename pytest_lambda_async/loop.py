@@ -1,0 +1,194 @@
+"""Event loops on the simulated clock.
+
+`VirtualEventLoop.time()` is the simulated clock. The loop never sleeps for real: when every
+task is waiting, it either hands control back to the simulation (while the simulation is
+stepping it: "driven"), or jumps the clock straight to its next timer (when handler code runs
+the loop itself, as in `asyncio.run(main())` inside a `def` handler: "standalone").
+
+`EnvironmentLoopPolicy` is the event loop policy of one execution environment: loops that
+handler code creates are virtual loops, and `set_event_loop` in handler code stays inside
+that environment.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import asyncio.events as _events
+import concurrent.futures
+import heapq
+import selectors
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from .clock import RealTime, VirtualClock
+from .deadline import check_wait
+
+_T = TypeVar("_T")
+
+
+class _AutojumpSelector(selectors.DefaultSelector):  # type: ignore[misc,valid-type]
+    """Polls real I/O without blocking, and turns every would-be wait into simulated time."""
+
+    loop: VirtualEventLoop
+
+    def select(self, timeout: float | None = None) -> list[tuple[selectors.SelectorKey, int]]:
+        ready = super().select(0)
+        if ready or (timeout is not None and timeout <= 0):
+            return ready
+        return self.loop._idle(timeout)
+
+    def select_real(self, timeout: float) -> list[tuple[selectors.SelectorKey, int]]:
+        return super().select(timeout)
+
+
+class VirtualEventLoop(asyncio.SelectorEventLoop):
+    """An asyncio loop whose time is a `VirtualClock` and which jumps forward when idle."""
+
+    def __init__(self, clock: VirtualClock) -> None:
+        selector = _AutojumpSelector()
+        selector.loop = self
+        super().__init__(selector)
+        self.clock = clock
+        self._autojump_selector = selector
+        self._driven = False
+        self._threads_in_flight = 0
+        # Called with each handle that was pending when the loop is discarded (leak detection).
+        self.on_discard: list[Callable[[VirtualEventLoop], None]] = []
+
+    def time(self) -> float:
+        # Seconds since the clock began, not epoch seconds: at epoch magnitudes a float cannot
+        # hold asyncio's clock resolution, and due timers would never fire.
+        return self.clock._now - self.clock.origin
+
+    # -- idle handling -------------------------------------------------------------------
+    def _idle(self, timeout: float | None) -> list[tuple[selectors.SelectorKey, int]]:
+        if self._driven:
+            # Stepped by the simulation: stop after this iteration and let it decide what runs next.
+            self.stop()
+            return []
+        now = self.clock._now
+        if self._threads_in_flight:
+            # An executor job runs on a real thread: let real time pass, and the clock with it.
+            slice_ = 0.05 if timeout is None else min(timeout, 0.05)
+            target = check_wait(now, now + slice_, blocking=False)
+            started = RealTime.monotonic()
+            ready = self._autojump_selector.select_real(max(0.0, target - now))
+            self.clock.set_time(max(self.clock._now, min(target, now + RealTime.monotonic() - started)))
+            return ready
+        target = check_wait(now, None if timeout is None else now + timeout, blocking=True)
+        self.clock.set_time(max(target, now))
+        return []
+
+    # -- stepping by the simulation --------------------------------------------------------
+    def run_ready(self) -> bool:
+        """Run the loop until nothing is ready; True if anything ran."""
+        if self.is_closed() or self.is_running():
+            return False
+        if not self._ready and not self._due():
+            return False
+        self.run_driven()
+        return True
+
+    def run_driven(self) -> None:
+        """Run iterations until the loop would wait (the simulation's step)."""
+        running = _events._get_running_loop()
+        if running is not None:
+            _events._set_running_loop(None)
+        self._driven = True
+        try:
+            self.run_forever()
+        finally:
+            self._driven = False
+            if running is not None:
+                _events._set_running_loop(running)
+
+    def _due(self) -> bool:
+        scheduled = self._scheduled
+        while scheduled and scheduled[0]._cancelled:
+            self._timer_cancelled_count -= 1
+            handle = heapq.heappop(scheduled)
+            handle._scheduled = False
+        return bool(scheduled) and scheduled[0]._when <= self.time()
+
+    def next_wakeup(self) -> float | None:
+        if self.is_closed():
+            return None
+        self._due()
+        return self._scheduled[0]._when + self.clock.origin if self._scheduled else None
+
+    def waiting_on_threads(self) -> bool:
+        return self._threads_in_flight > 0
+
+    def wait_real(self, seconds: float) -> None:
+        self._autojump_selector.select_real(seconds)
+
+    def pending_handles(self) -> list[asyncio.Handle]:
+        """Callbacks and timers not yet run (for leak detection and freeze/thaw)."""
+        handles: list[asyncio.Handle] = [h for h in self._ready if not h._cancelled]
+        handles.extend(h for h in self._scheduled if not h._cancelled)
+        return handles
+
+    # -- threads ---------------------------------------------------------------------------
+    def run_in_executor(  # type: ignore[override]
+        self, executor: concurrent.futures.Executor | None, func: Callable[..., _T], *args: Any
+    ) -> asyncio.Future[_T]:
+        future = super().run_in_executor(executor, func, *args)
+        self._threads_in_flight += 1
+        future.add_done_callback(self._thread_done)
+        return future
+
+    def _thread_done(self, _future: asyncio.Future[Any]) -> None:
+        self._threads_in_flight -= 1
+
+
+class EnvironmentLoopPolicy(asyncio.DefaultEventLoopPolicy):  # type: ignore[misc,name-defined]
+    """The event loop policy in force while an environment's code runs."""
+
+    def __init__(self, clock: VirtualClock) -> None:
+        super().__init__()
+        self.clock = clock
+        self.created: list[VirtualEventLoop] = []
+
+    def new_event_loop(self) -> VirtualEventLoop:
+        loop = VirtualEventLoop(self.clock)
+        self.created.append(loop)
+        return loop
+
+    def current_loop(self) -> asyncio.AbstractEventLoop | None:
+        """The loop handler code set with `set_event_loop`, if any."""
+        return self._local._loop  # type: ignore[no-any-return]
+
+
+def get_policy() -> asyncio.AbstractEventLoopPolicy:
+    return _events._event_loop_policy or asyncio.get_event_loop_policy()  # type: ignore[attr-defined]
+
+
+def swap_policy(policy: asyncio.AbstractEventLoopPolicy | None) -> Any:
+    """Install `policy` and return the one it replaced.
+
+    Writes the module global directly: `set_event_loop_policy` is deprecated from 3.14 and
+    would warn on every invocation; this is what it does.
+    """
+    previous = _events._event_loop_policy  # type: ignore[attr-defined]
+    _events._event_loop_policy = policy  # type: ignore[attr-defined]
+    return previous
+
+
+
+class no_running_loop:  # noqa: N801 - used as a plain context manager
+    """Hide the running loop (a test's pytest-asyncio loop) while the simulation runs.
+
+    Handler code may call `asyncio.run()`, and environment loops are run from here: both refuse
+    to start while another loop is marked running on the thread.
+    """
+
+    __slots__ = ("_saved",)
+
+    def __enter__(self) -> None:
+        self._saved = _events._get_running_loop()
+        if self._saved is not None:
+            _events._set_running_loop(None)
+
+    def __exit__(self, *exc: object) -> None:
+        if self._saved is not None:
+            _events._set_running_loop(self._saved)

@@ -1,0 +1,299 @@
+"""The pytest glue: options, markers, fixtures, the report header. Nothing else lives here."""
+
+from __future__ import annotations
+
+import random
+import shutil
+import tempfile
+import uuid
+import warnings
+import zlib
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+if TYPE_CHECKING:
+    from .clock import VirtualClock
+    from .config import FunctionSettings
+    from .context import LambdaContext
+    from .invoker import DeliverySettings, EnvironmentSettings, Invoker
+
+_MODES = ("fail", "warn", "off")
+
+# ini name -> (FunctionSettings field, converter)
+_FUNCTION_INI = {
+    "lambda_function_name": ("name", str),
+    "lambda_timeout": ("timeout", float),
+    "lambda_memory_size": ("memory_size", int),
+    "lambda_region": ("region", str),
+    "lambda_account_id": ("account_id", str),
+    "lambda_function_version": ("version", str),
+    "lambda_tenant_id": ("tenant_id", str),
+}
+_ENVIRONMENT_INI = {
+    "lambda_reuse": ("reuse", str),
+    "lambda_idle_timeout": ("idle_timeout", float),
+    "lambda_max_environments": ("max_environments", int),
+}
+_DELIVERY_INI = {
+    "lambda_delivery": ("mode", str),
+    "lambda_zero_concurrency_condition": ("zero_concurrency_condition", str),
+    "lambda_eventbridge_source": ("eventbridge_source", str),
+}
+_MARKERS = {
+    "lambda_function": "lambda_function(name=..., timeout=..., memory_size=..., ...): settings "
+    "for lambda_context and lambda_invoker.deploy (any deploy() keyword).",
+    "lambda_environment": "lambda_environment(reuse='auto'|'always'|'never', idle_timeout=..., "
+    "max_environments=...): how invocations find execution environments.",
+    "lambda_cold_start": "lambda_cold_start: every invocation gets a fresh environment "
+    "(lambda_environment(reuse='never')).",
+    "lambda_warm_start": "lambda_warm_start: every invocation lands in one warm environment "
+    "(lambda_environment(reuse='always')).",
+    "lambda_delivery": "lambda_delivery(mode='exact'|'at-least-once', seed=..., duplicate_rate=...): "
+    "how the async queue delivers events.",
+}
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("lambda_async", "AWS Lambda handlers (pytest-lambda-async)")
+    group.addoption("--lambda-leaks", choices=_MODES, default=None,
+                    help="what a handler's leaked work does to a test: fail (default), warn, off.")
+    group.addoption("--lambda-report", metavar="PATH", default=None,
+                    help="write a JSON report of invocations, outcomes and leaks to PATH.")
+    group.addoption("--lambda-delivery", choices=("exact", "at-least-once"), default=None,
+                    help="async delivery: exact (default) or at-least-once (duplicates, shuffled).")
+    group.addoption("--lambda-seed", type=int, default=None,
+                    help="seed for at-least-once delivery and request ids (default: random, shown "
+                    "in the header).")
+    group.addoption("--lambda-strict", action="store_true", default=None,
+                    help="call handlers exactly as the AWS Python runtime does (async def fails).")
+    group.addoption("--lambda-unfinished", choices=_MODES, default=None,
+                    help="a test that ends with async events still queued: fail (default), warn, off.")
+    parser.addini("lambda_leaks", "leaked-work mode: fail, warn or off", default="fail")
+    parser.addini("lambda_strict_runtime", "call handlers exactly as the AWS runtime does",
+                  type="bool", default=False)
+    parser.addini("lambda_unfinished_events", "async events left queued at the end of a test: "
+                  "fail, warn or off", default="fail")
+    parser.addini("lambda_seed", "seed for at-least-once delivery and request ids", default="")
+    parser.addini("lambda_blocking_limit", "real seconds handler code may block the test before "
+                  "it is stopped as timed out", default="10")
+    for name, (field, _) in {**_FUNCTION_INI, **_ENVIRONMENT_INI, **_DELIVERY_INI}.items():
+        parser.addini(name, f"default {field}", default=None)
+
+
+def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
+    from . import hooks
+
+    pluginmanager.add_hookspecs(hooks)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    for name, doc in _MARKERS.items():
+        config.addinivalue_line("markers", f"{name}: {doc}" if not doc.startswith(name) else doc)
+    _choice(config, "lambda_leaks", "--lambda-leaks")
+    _choice(config, "lambda_unfinished_events", "--lambda-unfinished")
+    config.stash[_SEED] = _run_seed(config)
+
+
+def _choice(config: pytest.Config, ini: str, option: str) -> str:
+    value = config.getoption(option.lstrip("-").replace("-", "_"))
+    if value is None:
+        value = str(config.getini(ini)).strip()
+    if value not in _MODES:
+        raise pytest.UsageError(f"{ini} = {value!r} is not valid; use one of: {', '.join(_MODES)}.")
+    return str(value)
+
+
+_SEED = pytest.StashKey[int]()
+
+
+def _run_seed(config: pytest.Config) -> int:
+    seed = config.getoption("lambda_seed")
+    if seed is None and str(config.getini("lambda_seed")).strip():
+        try:
+            seed = int(str(config.getini("lambda_seed")))
+        except ValueError:
+            raise pytest.UsageError("lambda_seed must be an integer.") from None
+    if seed is None:
+        workerinput = getattr(config, "workerinput", None)
+        # Under xdist every worker derives the same seed from the run's id.
+        seed = (zlib.crc32(workerinput["testrunuid"].encode()) if workerinput
+                else random.randrange(2**31))
+    return int(seed)
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    return (
+        f"lambda-async: leaks={_choice(config, 'lambda_leaks', '--lambda-leaks')}, "
+        f"delivery={_delivery_mode(config)} (seed {config.stash[_SEED]}), "
+        f"strict runtime={'on' if _strict(config) else 'off'}"
+    )
+
+
+def _strict(config: pytest.Config) -> bool:
+    return bool(config.getoption("lambda_strict") or config.getini("lambda_strict_runtime"))
+
+
+def _delivery_mode(config: pytest.Config) -> str:
+    return str(config.getoption("lambda_delivery") or config.getini("lambda_delivery") or "exact")
+
+
+# -- settings: ini, then module/class/test markers, closest last --------------------------------
+def _ini_values(config: pytest.Config, table: dict[str, tuple[str, Any]]) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    for ini, (field, convert) in table.items():
+        raw = config.getini(ini)
+        if raw in (None, ""):
+            continue
+        try:
+            values[field] = convert(str(raw).strip())
+        except ValueError:
+            raise pytest.UsageError(f"ini option {ini} = {raw!r} is not a valid {convert.__name__}.") from None
+    return values
+
+
+def _marker_values(item: pytest.Item, name: str, allowed: frozenset[str]) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    for marker in reversed(list(item.iter_markers(name))):
+        if marker.args:
+            raise pytest.UsageError(
+                f"@pytest.mark.{name} takes keyword arguments only, got {marker.args!r} "
+                f"(in {item.nodeid})."
+            )
+        unknown = sorted(set(marker.kwargs) - allowed)
+        if unknown:
+            raise pytest.UsageError(
+                f"@pytest.mark.{name} got unknown keyword(s) {', '.join(map(repr, unknown))} "
+                f"(in {item.nodeid}). Valid keywords: {', '.join(sorted(allowed))}."
+            )
+        values.update(marker.kwargs)
+    return values
+
+
+def function_settings(item: pytest.Item) -> FunctionSettings:
+    from .config import SETTING_NAMES, FunctionSettings
+
+    values = _ini_values(item.config, _FUNCTION_INI)
+    if _strict(item.config):
+        values["strict"] = True
+    values.update(_marker_values(item, "lambda_function", SETTING_NAMES))
+    return FunctionSettings().replace(**values)
+
+
+def environment_settings(item: pytest.Item) -> EnvironmentSettings:
+    from .invoker import EnvironmentSettings
+
+    values = _ini_values(item.config, _ENVIRONMENT_INI)
+    allowed = frozenset({"reuse", "idle_timeout", "max_environments"})
+    for marker in reversed(list(item.iter_markers())):
+        if marker.name == "lambda_cold_start":
+            values["reuse"] = "never"
+        elif marker.name == "lambda_warm_start":
+            values["reuse"] = "always"
+    values.update(_marker_values(item, "lambda_environment", allowed))
+    return EnvironmentSettings(**values)
+
+
+def delivery_settings(item: pytest.Item) -> DeliverySettings:
+    from .invoker import DeliverySettings
+
+    values = _ini_values(item.config, _DELIVERY_INI)
+    if item.config.getoption("lambda_delivery"):
+        values["mode"] = item.config.getoption("lambda_delivery")
+    values["seed"] = zlib.crc32(f"{item.config.stash[_SEED]}:{item.nodeid}".encode())
+    allowed = frozenset({"mode", "seed", "duplicate_rate", "zero_concurrency_condition",
+                         "eventbridge_source"})
+    values.update(_marker_values(item, "lambda_delivery", allowed))
+    return DeliverySettings(**values)
+
+
+# -- fixtures ---------------------------------------------------------------------------------
+@pytest.fixture
+def lambda_clock() -> VirtualClock:
+    """The test's simulated clock: `time()`, `now()`, `advance(seconds)`."""
+    from .clock import VirtualClock
+
+    return VirtualClock()
+
+
+@pytest.fixture
+def lambda_context(request: pytest.FixtureRequest, lambda_clock: VirtualClock) -> LambdaContext:
+    """A `LambdaContext` for calling a handler directly, configured by `lambda_function`."""
+    from .context import LambdaContext
+
+    settings = function_settings(request.node)
+    stream = f"{lambda_clock.now():%Y/%m/%d}/[{settings.version}]{uuid.uuid4().hex}"
+    return LambdaContext(
+        aws_request_id=str(uuid.uuid4()),
+        function_name=settings.name,
+        function_version=settings.version,
+        memory_limit_in_mb=str(settings.memory_size),
+        invoked_function_arn=settings.arn,
+        log_group_name=f"/aws/lambda/{settings.name}",
+        log_stream_name=stream,
+        deadline_ms=int((lambda_clock.time() + settings.timeout) * 1000),
+        clock=lambda_clock,
+        tenant_id=settings.tenant_id,
+    )
+
+
+@pytest.fixture
+def lambda_invoker(request: pytest.FixtureRequest, lambda_clock: VirtualClock) -> Iterator[Invoker]:
+    """Deploys and invokes functions on `lambda_clock`; everything is shut down after the test."""
+    from .invoker import Invoker
+    from .timepatch import TimePatches
+
+    item = request.node
+    patches = TimePatches(lambda_clock)
+    tmp_root = tempfile.mkdtemp(prefix="lambda-envs-")
+    try:
+        limit = float(str(item.config.getini("lambda_blocking_limit")))
+    except ValueError:
+        raise pytest.UsageError("lambda_blocking_limit must be a number of seconds.") from None
+    invoker = Invoker(
+        lambda_clock,
+        defaults=function_settings(item),
+        environments=environment_settings(item),
+        delivery=delivery_settings(item),
+        real_time_budget=limit,
+        tmp_root=tmp_root,
+        on_first_code=patches.ensure_started,
+    )
+    hook = item.config.hook
+    invoker.listeners.append(lambda kind, data: _notify(hook, item, kind, data))
+    try:
+        yield invoker
+        _check_unfinished(item, invoker)
+    finally:
+        invoker.close()
+        patches.stop()
+        shutil.rmtree(tmp_root, ignore_errors=True)
+
+
+def _notify(hook: Any, item: pytest.Item, kind: str, data: dict[str, Any]) -> None:
+    if kind == "invocation":
+        hook.pytest_lambda_async_invocation(item=item, invocation=data)
+    else:
+        hook.pytest_lambda_async_outcome(item=item, function=data["function"], outcome=data["outcome"])
+
+
+def _check_unfinished(item: pytest.Item, invoker: Invoker) -> None:
+    mode = _choice(item.config, "lambda_unfinished_events", "--lambda-unfinished")
+    unfinished = invoker.unfinished()
+    if mode == "off" or not unfinished:
+        return
+    listing = "\n".join(
+        f"  {name}: {', '.join(ids)}" for name, ids in sorted(unfinished.items())
+    )
+    message = (
+        f"The test ended with {sum(map(len, unfinished.values()))} async event(s) still queued "
+        f"or in flight:\n{listing}\n"
+        "On Lambda these would still run (or retry, or reach a destination) after your test "
+        "stopped looking. Drain them with lambda_invoker.run_until_idle() (or advance "
+        "lambda_clock far enough), then assert on the outcomes. To allow this, set "
+        "lambda_unfinished_events = warn or off (ini) or --lambda-unfinished=off."
+    )
+    if mode == "fail":
+        pytest.fail(message, pytrace=False)
+    warnings.warn(pytest.PytestWarning(message), stacklevel=1)

@@ -1,0 +1,221 @@
+"""Calling a handler as the AWS Python runtime (awslambdaric) does.
+
+Handler-string resolution and its faults, the JSON a handler receives and returns
+(simplejson, with the runtime's encoder settings), and the error payloads Lambda returns.
+"""
+
+from __future__ import annotations
+
+import decimal
+import importlib.util
+import math
+import os
+import sys
+import traceback
+from types import ModuleType
+from typing import Any
+
+import simplejson
+
+from .errors import LambdaUsageError, RequestTooLargeException
+
+MAX_SYNC_PAYLOAD = 6 * 1024 * 1024
+MAX_ASYNC_PAYLOAD = 1024 * 1024
+# Lambda's documented limit on a synchronous response, as its error message states it.
+MAX_RESPONSE_PAYLOAD = 6291556
+
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
+
+
+class Fault(Exception):
+    """A runtime fault (`Runtime.*`): the runtime's own error, not an exception of the handler."""
+
+    MARSHAL_ERROR = "Runtime.MarshalError"
+    UNMARSHAL_ERROR = "Runtime.UnmarshalError"
+    USER_CODE_SYNTAX_ERROR = "Runtime.UserCodeSyntaxError"
+    HANDLER_NOT_FOUND = "Runtime.HandlerNotFound"
+    IMPORT_MODULE_ERROR = "Runtime.ImportModuleError"
+    BUILT_IN_MODULE_CONFLICT = "Runtime.BuiltInModuleConflict"
+    MALFORMED_HANDLER_NAME = "Runtime.MalformedHandlerName"
+
+    def __init__(self, error_type: str, message: str, trace: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.error_type = error_type
+        self.message = message
+        self.trace = trace or []
+
+
+# -- the handler string --------------------------------------------------------------------
+def split_handler(handler: str) -> tuple[str, str]:
+    """`"pkg.module.function"` -> (`"pkg.module"`, `"function"`), as `bootstrap._get_handler`."""
+    try:
+        modname, fname = handler.rsplit(".", 1)
+    except ValueError as exc:
+        raise Fault(Fault.MALFORMED_HANDLER_NAME, f"Bad handler '{handler}': {exc}") from None
+    return modname, fname
+
+
+def load_module(modname: str) -> ModuleType:
+    """A fresh instance of the module, its top-level code run (the init phase).
+
+    The instance is not left in `sys.modules`: each execution environment has its own module
+    globals, and the test's own `import app` is untouched. Exceptions the module's code
+    raises propagate: they are init errors.
+    """
+    if modname.split(".")[0] in sys.builtin_module_names:
+        raise Fault(
+            Fault.BUILT_IN_MODULE_CONFLICT,
+            f"Cannot use built-in module {modname} as a handler module",
+        )
+    dotted = modname.replace("/", ".")
+    try:
+        spec = importlib.util.find_spec(dotted)
+        if spec is None or spec.loader is None:
+            raise ModuleNotFoundError(f"No module named '{dotted}'", name=dotted)
+        module = importlib.util.module_from_spec(spec)
+        # While its code runs the module is importable by name (dataclasses and typing look it
+        # up there); afterwards whatever was there before is put back.
+        missing = object()
+        previous = sys.modules.get(dotted, missing)
+        sys.modules[dotted] = module
+        try:
+            spec.loader.exec_module(module)
+        finally:
+            if previous is missing:
+                sys.modules.pop(dotted, None)
+            else:
+                sys.modules[dotted] = previous  # type: ignore[assignment]
+    except ImportError as exc:
+        raise Fault(
+            Fault.IMPORT_MODULE_ERROR, f"Unable to import module '{modname}': {exc}"
+        ) from exc
+    except SyntaxError as exc:
+        trace = [f'  File "{exc.filename}" Line {exc.lineno}\n    {exc.text}']
+        raise Fault(
+            Fault.USER_CODE_SYNTAX_ERROR, f"Syntax error in module '{modname}': {exc}", trace
+        ) from exc
+    return module
+
+
+def get_handler(module: ModuleType, modname: str, fname: str) -> Any:
+    try:
+        return getattr(module, fname)
+    except AttributeError:
+        raise Fault(
+            Fault.HANDLER_NOT_FOUND, f"Handler '{fname}' missing on module '{modname}'"
+        ) from None
+
+
+# -- payloads --------------------------------------------------------------------------------
+class _Encoder(simplejson.JSONEncoder):
+    """awslambdaric's encoder: Decimal as raw digits, NaN allowed, non-ASCII kept on 3.12+."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            use_decimal=False, allow_nan=True, ensure_ascii=sys.version_info < (3, 12)
+        )
+
+    def default(self, o: Any) -> Any:
+        if isinstance(o, decimal.Decimal):
+            if o.is_nan():
+                return math.nan
+            return simplejson.RawJSON(str(o))
+        return super().default(o)
+
+
+_ENCODER = _Encoder()
+
+
+def marshal_response(value: Any) -> bytes:
+    """The response body the runtime posts: `bytes` as they are, anything else as JSON."""
+    if isinstance(value, bytes):
+        return value
+    try:
+        return _ENCODER.encode(value).encode("utf-8")  # type: ignore[no-any-return]
+    except Exception as exc:
+        raise Fault(Fault.MARSHAL_ERROR, f"Unable to marshal response: {exc}") from None
+
+
+def unmarshal_request(body: bytes) -> Any:
+    try:
+        return simplejson.loads(body)
+    except Exception as exc:
+        raise Fault(Fault.UNMARSHAL_ERROR, f"Unable to unmarshal input: {exc}") from None
+
+
+def encode_event(event: Any, *, limit: int, operation: str = "Invoke") -> bytes:
+    """The request body for `event`: its JSON text (`bytes` are taken as JSON text already)."""
+    if isinstance(event, bytes):
+        body = event
+    else:
+        try:
+            body = simplejson.dumps(event, allow_nan=False).encode("utf-8")
+        except (TypeError, ValueError) as exc:
+            raise LambdaUsageError(
+                f"The event is not JSON, so Lambda could not deliver it: {exc}. Lambda events are "
+                "JSON documents; convert the value (for example datetime to an ISO string, set "
+                "to list, Decimal to float or str) before invoking."
+            ) from None
+    if len(body) > limit:
+        raise RequestTooLargeException(
+            f"Request must be smaller than {limit} bytes for the {operation} operation",
+            f"this event is {len(body)} bytes; send large data through S3 and pass its key.",
+        )
+    return body
+
+
+def error_payload(exc: BaseException, request_id: str) -> dict[str, Any]:
+    """The payload of a function error, as `bootstrap.handle_event_request` builds it."""
+    frames = [
+        (f.filename, f.lineno, f.name, f.line)
+        for f in traceback.extract_tb(exc.__traceback__)
+    ]
+    # The runtime drops its own frames (bootstrap.py) from the front; we drop ours.
+    while frames and (
+        os.path.dirname(os.path.abspath(frames[0][0])) == _PACKAGE_DIR
+        or frames[0][0].startswith("<frozen importlib")
+    ):
+        frames.pop(0)
+    return make_error(str(exc), type(exc).__name__, traceback.format_list(frames), request_id)
+
+
+def make_error(
+    message: str, error_type: str, stack_trace: list[str], request_id: str
+) -> dict[str, Any]:
+    return {
+        "errorMessage": message or "",
+        "errorType": error_type or "",
+        "requestId": request_id,
+        "stackTrace": stack_trace or [],
+    }
+
+
+def timeout_payload(request_id: str, timeout: float) -> dict[str, Any]:
+    return {
+        "errorMessage": f"RequestId: {request_id} Error: Task timed out after {timeout:.2f} seconds",
+        "errorType": "Sandbox.Timedout",
+    }
+
+
+def response_too_large_payload(size: int) -> dict[str, Any]:
+    return {
+        "errorMessage": f"Response payload size ({size} bytes) exceeded maximum allowed payload "
+        f"size ({MAX_RESPONSE_PAYLOAD} bytes).",
+        "errorType": "Function.ResponseSizeTooLarge",
+    }
+
+
+def error_log_lines(payload: dict[str, Any]) -> str:
+    """The `[ERROR]` block the runtime writes to the log for a function error."""
+    line = "[ERROR]"
+    if payload.get("errorType"):
+        line += " " + payload["errorType"]
+    if payload.get("errorMessage"):
+        line += (":" if payload.get("errorType") else "") + " " + payload["errorMessage"]
+    lines = [line]
+    trace = payload.get("stackTrace")
+    if trace is not None:
+        lines.append("Traceback (most recent call last):")
+        for element in trace:
+            lines.extend(element.splitlines())
+    return "\n".join(lines) + "\n"
