@@ -360,12 +360,12 @@ class ExecutionEnvironment:
         self._write_start(invocation)
         event_or_fault = self._event(invocation)
         context = self._context(invocation)
-        for observer in self.function.observers:
-            observer.before_handler(self, invocation)
         if self.loop is not None and not self.loop.is_closed():
             # Thaw: overdue timers and frozen tasks run first, inside this invocation.
             self.clock.attach(self._driver)
             self._driver.run_ready()
+        for observer in self.function.observers:
+            observer.before_handler(self, invocation)
         if isinstance(event_or_fault, runtime.Fault):
             self._set_fault(invocation, event_or_fault)
             self._handler_returned(invocation)
