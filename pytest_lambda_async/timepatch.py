@@ -2,6 +2,9 @@
 
 Both start lazily, at most once per test, when the first handler code runs: entering
 freezegun costs milliseconds with boto3 loaded, so a test that never invokes never pays.
+While handler code runs, `time.time()`, `datetime.now()` and friends read the simulated
+clock; the test's own code keeps reading real time, and so do asyncio loops other than the
+plugin's (freezegun's `real_asyncio`), so a pytest-asyncio test loop never hangs.
 """
 
 from __future__ import annotations
@@ -10,10 +13,24 @@ import datetime as _dt
 import time
 from typing import Any
 
+from . import deadline
 from .clock import VirtualClock
 from .deadline import virtual_sleep
 
 _EPOCH = _dt.datetime(1970, 1, 1)
+
+
+class _SimulatedTimeFactory:
+    """Stands in for freezegun's frozen-time factory: simulated time inside handler code only."""
+
+    def __init__(self, clock: VirtualClock, real_datetime: Any) -> None:
+        self._clock = clock
+        self._real_datetime = real_datetime
+
+    def __call__(self) -> _dt.datetime:
+        if deadline._running:
+            return _EPOCH + _dt.timedelta(seconds=self._clock._now)
+        return self._real_datetime.now(_dt.timezone.utc).replace(tzinfo=None)  # type: ignore[no-any-return]
 
 
 class TimePatches:
@@ -23,7 +40,6 @@ class TimePatches:
         self.clock = clock
         self.started = False
         self._freezer: Any = None
-        self._factory: Any = None
         self._sleep: Any = None
 
     def ensure_started(self) -> None:
@@ -37,13 +53,24 @@ class TimePatches:
         if freezegun.api.freeze_factories:
             # The test froze time itself: its freeze_time stays in charge of what code reads.
             return
-        self._freezer = freezegun.freeze_time(self.clock.now(), ignore=["pytest_lambda_async"])
-        self._factory = self._freezer.start()
-        self.clock.add_listener(self._move)
+        self._freezer = freezegun.freeze_time(
+            self.clock.now(), real_asyncio=True
+        )
+        self._freezer.start()
+        # freezegun reads the time from the factory its start() pushed, and asks
+        # _should_use_real_time() before faking time.time() and friends: ours answer per call,
+        # simulated inside handler code, real elsewhere (unless the test froze time on top).
+        api = freezegun.api
+        depth = len(api.freeze_factories)
+        api.freeze_factories[-1] = _SimulatedTimeFactory(self.clock, api.real_datetime)
+        original = self._should_use_real_time = api._should_use_real_time
 
-    def _move(self, now: float) -> None:
-        if self._factory is not None:
-            self._factory.time_to_freeze = _EPOCH + _dt.timedelta(seconds=now)
+        def should_use_real_time() -> bool:
+            if len(api.freeze_factories) > depth:
+                return original()  # type: ignore[no-any-return]
+            return not deadline._running or original()  # type: ignore[no-any-return]
+
+        api._should_use_real_time = should_use_real_time
 
     def stop(self) -> None:
         if not self.started:
@@ -53,6 +80,8 @@ class TimePatches:
             time.sleep = self._sleep
             self._sleep = None
         if self._freezer is not None:
-            self.clock.remove_listener(self._move)
+            import freezegun.api
+
+            freezegun.api._should_use_real_time = self._should_use_real_time
             self._freezer.stop()
-            self._freezer = self._factory = None
+            self._freezer = None

@@ -1,0 +1,36 @@
+from __future__ import annotations
+
+import sys
+import textwrap
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+
+@pytest.fixture
+def handler_module(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[[str], str]:
+    """Write a handler module with `source` and return its (unique) module name."""
+    monkeypatch.syspath_prepend(str(tmp_path))
+    created: list[str] = []
+
+    def make(source: str, name: str | None = None) -> str:
+        modname = name or f"handler_{uuid.uuid4().hex[:8]}"
+        (tmp_path / f"{modname}.py").write_text(textwrap.dedent(source))
+        created.append(modname)
+        return modname
+
+    yield make  # type: ignore[misc]
+    for modname in created:
+        sys.modules.pop(modname, None)
+
+
+PYTEST_INI = "[pytest]\nasyncio_default_fixture_loop_scope = function\n"
+
+
+@pytest.fixture
+def pytester(pytester: pytest.Pytester) -> pytest.Pytester:
+    """pytester with a quiet pytest-asyncio configuration; extend with `PYTEST_INI + ...`."""
+    pytester.makeini(PYTEST_INI)
+    return pytester
