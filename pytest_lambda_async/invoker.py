@@ -327,6 +327,7 @@ class LambdaFunction:
             delay = rng.random()  # shuffles events accepted together
             if rng.random() < delivery.duplicate_rate:
                 twin = dataclasses.replace(queued, history=[], duplicate=True)
+                self._queue.append(twin)
                 self._schedule(twin, self._clock.time() + delay + rng.random())
         self._schedule(queued, self._clock.time() + delay)
         return Accepted(status_code=202, request_id=queued.request_id)
@@ -392,7 +393,9 @@ class LambdaFunction:
         ))
         self.invoker._record_invocation(self, invocation, kind="Event")
         if queued.duplicate:
-            return  # an extra delivery of an event whose outcome its original decides
+            # An extra delivery of an event whose outcome its original decides.
+            self._queue.remove(queued)
+            return
         if not failed:
             self._finish(queued, "Success")
             return
@@ -410,6 +413,9 @@ class LambdaFunction:
             self._schedule(queued, when)
 
     def _finish(self, queued: _QueuedEvent, condition: str) -> None:
+        if queued.duplicate:
+            self._queue.remove(queued)
+            return
         now = self._clock.time()
         last = queued.last
         success = condition == "Success"
