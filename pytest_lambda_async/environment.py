@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import enum
+import importlib.util
 import inspect
 import os
 import shutil
@@ -30,12 +31,14 @@ from .config import FunctionSettings
 from .context import LambdaContext
 from .deadline import InvocationTimeout, running_handler
 from .logs import InvocationLog, LogRouting
-from .loop import EnvironmentLoopPolicy, VirtualEventLoop, swap_policy
+from .loop import EnvironmentLoopPolicy, VirtualEventLoop, no_running_loop, swap_policy
 
 # Lambda gives the init phase 10 seconds.
 INIT_TIMEOUT = 10.0
 _FAKE_CREDENTIALS = "testing"
 _PYTHON = f"python{sys.version_info.major}.{sys.version_info.minor}"
+_TRACE = "_X_AMZN_TRACE_ID"
+_LIBRARY_DIRS = (f"{os.sep}site-packages{os.sep}", f"{os.sep}dist-packages{os.sep}")
 
 
 class EnvironmentState(str, enum.Enum):
@@ -144,13 +147,16 @@ class FunctionRuntime:
         return f"{module}.{getattr(self.handler, '__qualname__', 'handler')}"
 
     def task_root(self) -> str:
+        """Where the handler's code lives (`LAMBDA_TASK_ROOT`): the directory its top package is in."""
         if isinstance(self.handler, str):
-            modname = runtime.split_handler(self.handler)[0].replace("/", ".")
-            top = sys.modules.get(modname.split(".")[0])
-            path = getattr(top, "__file__", None)
-            if path:
-                root = os.path.dirname(os.path.abspath(path))
-                return os.path.dirname(root) if path.endswith("__init__.py") else root
+            top = runtime.split_handler(self.handler)[0].replace("/", ".").split(".")[0]
+            try:
+                spec = importlib.util.find_spec(top)
+            except (ImportError, ValueError):
+                spec = None
+            if spec is not None and spec.origin and spec.has_location:
+                directory = os.path.dirname(os.path.abspath(spec.origin))
+                return os.path.dirname(directory) if spec.submodule_search_locations else directory
         return os.getcwd()
 
 
@@ -203,6 +209,7 @@ class ExecutionEnvironment:
         self.invocations = 0
         self.last_used = self.clock.time()
         self.tmp: str | None = None
+        self.user_modules: dict[str, ModuleType] = {}
         self._driver = _LoopDriver(self)
         self._timeout_timer: Any = None
         self._env_vars = self._lambda_environment()
@@ -251,40 +258,50 @@ class ExecutionEnvironment:
         return self.tmp
 
     @contextmanager
-    def user_code(self, invocation: Invocation | None, deadline: float) -> Iterator[None]:
-        """Everything that holds while this environment's code runs."""
+    def user_code(self, invocation: Invocation, deadline: float, *, init: bool = False) -> Iterator[None]:
+        """Everything that holds while this environment's code runs.
+
+        Lambda's environment variables (and the invocation's trace id, not set during init),
+        this environment's loop policy, `/tmp`, its own copies of the user's modules, output
+        routed to the invocation's log, and the deadline. All of it is undone on the way out.
+        """
         if self.function.on_first_code is not None:
             self.function.on_first_code()
         environ = os.environ
-        variables = dict(self._env_vars)
-        variables["TMPDIR"] = self._make_tmp()
-        if invocation is not None and not invocation.trace_id.startswith("-"):
-            variables["_X_AMZN_TRACE_ID"] = invocation.trace_id
+        variables = self._env_vars
+        if "TMPDIR" not in variables:
+            variables["TMPDIR"] = self._make_tmp()
         saved = {key: environ.get(key) for key in variables}
-        trace_saved = environ.get("_X_AMZN_TRACE_ID")
+        saved[_TRACE] = environ.get(_TRACE)
         environ.update(variables)
-        if "_X_AMZN_TRACE_ID" not in variables and trace_saved is not None:
-            del environ["_X_AMZN_TRACE_ID"]
+        if not init:
+            environ[_TRACE] = invocation.trace_id
+        elif saved[_TRACE] is not None:
+            del environ[_TRACE]
+        modules = sys.modules
+        shadowed = {name: modules.get(name) for name in self.user_modules}
+        modules.update(self.user_modules)
         previous_policy = swap_policy(self.policy)
         previous_tempdir = tempfile.tempdir
         tempfile.tempdir = self.tmp
-        log = invocation.log if invocation is not None else InvocationLog()
-        request_id = invocation.request_id if invocation is not None else ""
+        budget = min(self.function.real_time_budget, deadline - self.clock.time())
         try:
-            with LogRouting(log, request_id), running_handler(
-                self.clock, deadline, min(self.function.real_time_budget, deadline - self.clock.time())
-            ):
+            with no_running_loop(), LogRouting(invocation.log, "" if init else invocation.request_id), \
+                    running_handler(self.clock, deadline, budget):
                 yield
         finally:
             tempfile.tempdir = previous_tempdir
             swap_policy(previous_policy)
+            for name, module in shadowed.items():
+                if module is None:
+                    modules.pop(name, None)
+                else:
+                    modules[name] = module
             for key, value in saved.items():
                 if value is None:
                     environ.pop(key, None)
                 else:
                     environ[key] = value
-            if trace_saved is not None:
-                environ["_X_AMZN_TRACE_ID"] = trace_saved
 
     # -- the life of an invocation ---------------------------------------------------------
     def begin(self, invocation: Invocation) -> None:
@@ -307,11 +324,15 @@ class ExecutionEnvironment:
         invocation.log.write(f"INIT_START Runtime Version: {_PYTHON}.v1\tRuntime Version ARN: "
                              f"arn:aws:lambda:{self.function.settings.region}::runtime:pytest-lambda-async\n")
         failure: dict[str, Any] | None = None
-        with self.user_code(invocation, started + INIT_TIMEOUT):
+        with self.user_code(invocation, started + INIT_TIMEOUT, init=True):
             try:
                 self.loop = self.policy.new_event_loop()
                 self.policy.set_event_loop(self.loop)
-                self.handler = self._load_handler()
+                before = set(sys.modules)
+                try:
+                    self.handler = self._load_handler()
+                finally:
+                    self._adopt_user_modules(before)
             except runtime.Fault as fault:
                 failure = runtime.make_error(fault.message, fault.error_type, fault.trace, "")
             except InvocationTimeout:
@@ -331,6 +352,16 @@ class ExecutionEnvironment:
             clock.call_at(ended, partial(self._start_handler, invocation))
         else:
             clock.call_at(ended, partial(self._fail_init, invocation, failure))
+
+    def _adopt_user_modules(self, before: set[str]) -> None:
+        # Modules of the user's own code that init imported become this environment's own:
+        # on Lambda every environment is a process that imports them afresh.
+        root = self._env_vars["LAMBDA_TASK_ROOT"] + os.sep
+        for name in set(sys.modules) - before:
+            module = sys.modules[name]
+            path = getattr(module, "__file__", None) or ""
+            if path.startswith(root) and not any(part in path for part in _LIBRARY_DIRS):
+                self.user_modules[name] = sys.modules.pop(name)
 
     def _load_handler(self) -> Callable[..., Any]:
         handler = self.function.handler
@@ -584,8 +615,11 @@ async def _await_handler(handler: Callable[..., Any], event: Any, context: Lambd
 
 
 def _is_task_wakeup(handle: Any) -> bool:
-    # A task's own wake-up callback is reported as the task, not as a separate callback.
+    # A task's own wake-ups (its step, or the timer of the asyncio.sleep it awaits) are
+    # reported as the task, not as separate callbacks.
     callback = getattr(handle, "_callback", None)
+    if callback is asyncio.futures._set_result_unless_cancelled:  # type: ignore[attr-defined]
+        return True
     return isinstance(getattr(callback, "__self__", None), asyncio.Task)
 
 

@@ -38,6 +38,7 @@ from .environment import (
 )
 from .errors import LambdaUsageError, ServiceException, TooManyRequestsException
 from .loop import no_running_loop
+from .timepatch import TimePatches
 
 # Retry delays after the first and the second failure [DOC A1].
 RETRY_DELAYS = (60.0, 120.0)
@@ -499,10 +500,11 @@ class Invoker:
         observers: list[EnvironmentObserver] | None = None,
         real_time_budget: float = 10.0,
         tmp_root: str | None = None,
-        on_first_code: Callable[[], None] | None = None,
     ) -> None:
         self.clock = clock
-        self.on_first_code = on_first_code
+        # What handler code sees as the time: started by the first handler code, stopped by close().
+        self.time_patches = TimePatches(clock)
+        self.on_first_code = self.time_patches.ensure_started
         self.defaults = defaults or FunctionSettings()
         self.environment_settings = environments or EnvironmentSettings()
         self.delivery = delivery or DeliverySettings()
@@ -641,3 +643,4 @@ class Invoker:
         with no_running_loop():
             for function in self.functions:
                 function.close()
+        self.time_patches.stop()

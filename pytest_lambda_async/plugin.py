@@ -242,10 +242,8 @@ def lambda_context(request: pytest.FixtureRequest, lambda_clock: VirtualClock) -
 def lambda_invoker(request: pytest.FixtureRequest, lambda_clock: VirtualClock) -> Iterator[Invoker]:
     """Deploys and invokes functions on `lambda_clock`; everything is shut down after the test."""
     from .invoker import Invoker
-    from .timepatch import TimePatches
 
     item = request.node
-    patches = TimePatches(lambda_clock)
     tmp_root = tempfile.mkdtemp(prefix="lambda-envs-")
     try:
         limit = float(str(item.config.getini("lambda_blocking_limit")))
@@ -258,7 +256,6 @@ def lambda_invoker(request: pytest.FixtureRequest, lambda_clock: VirtualClock) -
         delivery=delivery_settings(item),
         real_time_budget=limit,
         tmp_root=tmp_root,
-        on_first_code=patches.ensure_started,
     )
     hook = item.config.hook
     invoker.listeners.append(lambda kind, data: _notify(hook, item, kind, data))
@@ -267,7 +264,6 @@ def lambda_invoker(request: pytest.FixtureRequest, lambda_clock: VirtualClock) -
         _check_unfinished(item, invoker)
     finally:
         invoker.close()
-        patches.stop()
         shutil.rmtree(tmp_root, ignore_errors=True)
 
 
