@@ -13,6 +13,7 @@ import heapq
 import itertools
 import time as _time
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from typing import Protocol
 
 
@@ -80,6 +81,8 @@ class VirtualClock:
         self._seq = itertools.count()
         self._drivers: list[ClockDriver] = []
         self._listeners: list[Callable[[float], None]] = []
+        # What must hold while the simulation runs (set by the invoker).
+        self.run_scope: Callable[[], AbstractContextManager[None]] = nullcontext
 
     # -- reading -------------------------------------------------------------------------
     def time(self) -> float:
@@ -166,6 +169,10 @@ class VirtualClock:
         Stops when `until()` becomes true, when the next thing due lies after `until_time`
         (time is then set to `until_time`), or when nothing is left to run.
         """
+        with self.run_scope():
+            self._run(until_time, until)
+
+    def _run(self, until_time: float | None, until: Callable[[], bool] | None) -> None:
         while True:
             if until is not None and until():
                 return

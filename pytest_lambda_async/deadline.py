@@ -27,11 +27,13 @@ class InvocationTimeout(BaseException):  # noqa: N818 - mirrors Lambda's "Task t
 
 
 class _Running:
-    __slots__ = ("blocked", "clock", "deadline", "thread", "timed_out")
+    __slots__ = ("blocked", "clock", "deadline", "real_budget", "real_started", "thread", "timed_out")
 
-    def __init__(self, clock: VirtualClock, deadline: float) -> None:
+    def __init__(self, clock: VirtualClock, deadline: float, real_budget: float) -> None:
         self.clock = clock
         self.deadline = deadline
+        self.real_budget = real_budget
+        self.real_started = RealTime.monotonic()
         self.thread = threading.get_ident()
         self.timed_out = False
         self.blocked = False
@@ -82,29 +84,31 @@ def virtual_sleep(seconds: float) -> None:
 
 @contextmanager
 def running_handler(clock: VirtualClock, deadline: float, real_budget: float) -> Iterator[_Running]:
-    """Mark handler code as running until `deadline`, guarded by a real-time alarm."""
-    running = _Running(clock, deadline)
+    """Mark handler code as running until `deadline`; it may hold the thread `real_budget` s."""
+    running = _Running(clock, deadline, real_budget)
     _running.append(running)
-    guard = _arm(real_budget)
     try:
         yield running
     finally:
-        _disarm(guard)
         _running.remove(running)
 
 
-class _Guard:
-    __slots__ = ("handler", "started", "timer")
+# How often the real-time guard looks at the running handler code.
+_GUARD_TICK = 0.1
 
-    def __init__(self, handler: object, timer: float, started: float) -> None:
-        self.handler = handler
-        self.timer = timer
-        self.started = started
+
+class _GuardState:
+    depth = 0
+    handler: object = None
+    previous_timer = 0.0
+    started = 0.0
 
 
 def _on_alarm(_signum: int, _frame: FrameType | None) -> None:
     running = current()
     if running is None or running.timed_out:
+        return
+    if RealTime.monotonic() - running.real_started < running.real_budget:
         return
     running.clock.set_time(max(running.clock._now, running.deadline))
     running.timed_out = True
@@ -112,21 +116,29 @@ def _on_alarm(_signum: int, _frame: FrameType | None) -> None:
     raise InvocationTimeout
 
 
-def _arm(budget: float) -> _Guard | None:
-    # Signals reach only the main thread; elsewhere the simulated deadline is the only guard.
-    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "setitimer"):
-        return None
-    handler = signal.signal(signal.SIGALRM, _on_alarm)
-    previous, _ = signal.setitimer(signal.ITIMER_REAL, max(budget, 0.001))
-    return _Guard(handler, previous, RealTime.monotonic())
+@contextmanager
+def real_time_guard() -> Iterator[None]:
+    """While the simulation runs, stop handler code that holds the thread past its budget.
 
-
-def _disarm(guard: _Guard | None) -> None:
-    if guard is None:
-        return
-    signal.setitimer(signal.ITIMER_REAL, 0)
-    signal.signal(signal.SIGALRM, guard.handler)  # type: ignore[arg-type]
-    if guard.timer:
-        # Someone else's alarm (pytest-timeout, say) was pending: put back what is left of it.
-        left = guard.timer - (RealTime.monotonic() - guard.started)
-        signal.setitimer(signal.ITIMER_REAL, max(left, 0.001))
+    One periodic alarm for the whole run (not one per invocation): each tick checks how long
+    the running handler code has held the thread. Signals reach only the main thread;
+    elsewhere the simulated deadline is the only guard.
+    """
+    state = _GuardState
+    usable = hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
+    if usable and state.depth == 0:
+        state.handler = signal.signal(signal.SIGALRM, _on_alarm)
+        state.previous_timer, _ = signal.setitimer(signal.ITIMER_REAL, _GUARD_TICK, _GUARD_TICK)
+        state.started = RealTime.monotonic()
+    state.depth += 1
+    try:
+        yield
+    finally:
+        state.depth -= 1
+        if usable and state.depth == 0:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, state.handler)  # type: ignore[arg-type]
+            if state.previous_timer:
+                # Someone else's alarm (pytest-timeout, say) was pending: put back what is left.
+                left = state.previous_timer - (RealTime.monotonic() - state.started)
+                signal.setitimer(signal.ITIMER_REAL, max(left, 0.001))

@@ -30,14 +30,15 @@ from .clock import VirtualClock
 from .config import FunctionSettings
 from .context import LambdaContext
 from .deadline import InvocationTimeout, running_handler
-from .logs import InvocationLog, LogRouting
+from .deadline import real_time_guard
+from .logs import InvocationLog, LogRouting, lambda_log_handler
 from .loop import EnvironmentLoopPolicy, VirtualEventLoop, no_running_loop, swap_policy
 
 # Lambda gives the init phase 10 seconds.
 INIT_TIMEOUT = 10.0
 _FAKE_CREDENTIALS = "testing"
 _PYTHON = f"python{sys.version_info.major}.{sys.version_info.minor}"
-_TRACE = "_X_AMZN_TRACE_ID"
+_TRACE_KEY = os.environ.encodekey("_X_AMZN_TRACE_ID")  # type: ignore[attr-defined]
 _LIBRARY_DIRS = (f"{os.sep}site-packages{os.sep}", f"{os.sep}dist-packages{os.sep}")
 
 
@@ -213,6 +214,7 @@ class ExecutionEnvironment:
         self._driver = _LoopDriver(self)
         self._timeout_timer: Any = None
         self._env_vars = self._lambda_environment()
+        self._encoded_env: dict[Any, Any] = {}
 
     def __repr__(self) -> str:
         return f"<ExecutionEnvironment {self.id} {self.state.value}>"
@@ -251,11 +253,12 @@ class ExecutionEnvironment:
         variables.update(settings.environment)
         return variables
 
-    def _make_tmp(self) -> str:
-        if self.tmp is None:
-            self.tmp = tempfile.mkdtemp(prefix=f"lambda-{self.function.settings.name}-{self.number}-",
-                                        dir=self.function.tmp_root)
-        return self.tmp
+    def _make_tmp(self) -> None:
+        self.tmp = tempfile.mkdtemp(prefix=f"lambda-{self.function.settings.name}-{self.number}-",
+                                    dir=self.function.tmp_root)
+        self._env_vars["TMPDIR"] = self.tmp
+        encodekey, encodevalue = os.environ.encodekey, os.environ.encodevalue  # type: ignore[attr-defined]
+        self._encoded_env = {encodekey(k): encodevalue(v) for k, v in self._env_vars.items()}
 
     @contextmanager
     def user_code(self, invocation: Invocation, deadline: float, *, init: bool = False) -> Iterator[None]:
@@ -267,17 +270,20 @@ class ExecutionEnvironment:
         """
         if self.function.on_first_code is not None:
             self.function.on_first_code()
+        if self.tmp is None:
+            self._make_tmp()
         environ = os.environ
-        variables = self._env_vars
-        if "TMPDIR" not in variables:
-            variables["TMPDIR"] = self._make_tmp()
-        saved = {key: environ.get(key) for key in variables}
-        saved[_TRACE] = environ.get(_TRACE)
-        environ.update(variables)
-        if not init:
-            environ[_TRACE] = invocation.trace_id
-        elif saved[_TRACE] is not None:
-            del environ[_TRACE]
+        saved_data = environ._data  # type: ignore[attr-defined]
+        data = saved_data.copy()
+        data.update(self._encoded_env)
+        if init:
+            data.pop(_TRACE_KEY, None)
+        else:
+            data[_TRACE_KEY] = environ.encodevalue(invocation.trace_id)  # type: ignore[attr-defined]
+        # The mapping is swapped, not edited key by key (putenv per variable would dominate the
+        # cost of an invocation): code inside sees Lambda's variables through os.environ, and
+        # whatever it sets there is gone when it returns.
+        environ._data = data  # type: ignore[attr-defined]
         modules = sys.modules
         shadowed = {name: modules.get(name) for name in self.user_modules}
         modules.update(self.user_modules)
@@ -297,11 +303,7 @@ class ExecutionEnvironment:
                     modules.pop(name, None)
                 else:
                     modules[name] = module
-            for key, value in saved.items():
-                if value is None:
-                    environ.pop(key, None)
-                else:
-                    environ[key] = value
+            environ._data = saved_data  # type: ignore[attr-defined]
 
     # -- the life of an invocation ---------------------------------------------------------
     def begin(self, invocation: Invocation) -> None:
@@ -608,6 +610,14 @@ class ExecutionEnvironment:
         if self.tmp is not None:
             shutil.rmtree(self.tmp, ignore_errors=True)
             self.tmp = None
+
+
+@contextmanager
+def simulation_scope() -> Iterator[None]:
+    """What holds while the simulation runs at all: no running loop marked on the thread (a
+    test's pytest-asyncio loop), the real-time guard, and the runtime's root log handler."""
+    with no_running_loop(), real_time_guard(), lambda_log_handler():
+        yield
 
 
 async def _await_handler(handler: Callable[..., Any], event: Any, context: LambdaContext) -> Any:

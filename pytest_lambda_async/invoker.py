@@ -13,7 +13,6 @@ from __future__ import annotations
 import dataclasses
 import enum
 import random
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -35,9 +34,9 @@ from .environment import (
     ExecutionEnvironment,
     FunctionRuntime,
     Invocation,
+    simulation_scope,
 )
 from .errors import LambdaUsageError, ServiceException, TooManyRequestsException
-from .loop import no_running_loop
 from .timepatch import TimePatches
 
 # Retry delays after the first and the second failure [DOC A1].
@@ -287,7 +286,7 @@ class LambdaFunction:
         invocation = self._new_invocation(
             body, request_id=self.invoker._request_id(), synchronous=True, client_context=client_context
         )
-        with no_running_loop():
+        with simulation_scope():
             env.begin(invocation)
             self._clock.run(until=lambda: invocation.done)
         result = self._result(invocation)
@@ -502,6 +501,7 @@ class Invoker:
         tmp_root: str | None = None,
     ) -> None:
         self.clock = clock
+        clock.run_scope = simulation_scope
         # What handler code sees as the time: started by the first handler code, stopped by close().
         self.time_patches = TimePatches(clock)
         self.on_first_code = self.time_patches.ensure_started
@@ -523,7 +523,9 @@ class Invoker:
         return self.delivery.eventbridge_source
 
     def _request_id(self) -> str:
-        return str(uuid.UUID(int=self.random.getrandbits(128), version=4))
+        # A version-4 UUID from the seeded generator, so request ids repeat with the seed.
+        h = f"{self.random.getrandbits(128):032x}"
+        return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{'89ab'[int(h[16], 16) & 3]}{h[17:20]}-{h[20:]}"
 
     def _trace_id(self) -> str:
         rng = self.random
@@ -598,7 +600,7 @@ class Invoker:
     def run_until_idle(self) -> list[Outcome]:
         """Deliver every queued event, through every retry and back-off; return the outcomes."""
         start = len(self._finished)
-        with no_running_loop():
+        with simulation_scope():
             self.clock.run(until=self._idle)
         return self._finished[start:]
 
@@ -640,7 +642,7 @@ class Invoker:
 
     def close(self) -> None:
         """Shut every environment down (the end of a test)."""
-        with no_running_loop():
+        with simulation_scope():
             for function in self.functions:
                 function.close()
         self.time_patches.stop()

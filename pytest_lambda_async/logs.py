@@ -115,13 +115,25 @@ class LogRouting:
         sys.stdout = _RoutedStream(sys.stdout, self._log)
         sys.stderr = _RoutedStream(sys.stderr, self._log)
         _HANDLER.request_id = self._request_id
-        if not _current:
-            logging.getLogger().addHandler(_HANDLER)
         _current.append(self._log)
 
     def __exit__(self, *exc: object) -> None:
         _current.pop()
-        if not _current:
-            logging.getLogger().removeHandler(_HANDLER)
         assert self._saved is not None
         sys.stdout, sys.stderr, _HANDLER.request_id = self._saved
+
+
+class lambda_log_handler:  # noqa: N801 - used as a plain context manager
+    """The runtime's handler on the root logger while the simulation runs (re-entrant)."""
+
+    depth = 0
+
+    def __enter__(self) -> None:
+        if lambda_log_handler.depth == 0:
+            logging.getLogger().addHandler(_HANDLER)
+        lambda_log_handler.depth += 1
+
+    def __exit__(self, *exc: object) -> None:
+        lambda_log_handler.depth -= 1
+        if lambda_log_handler.depth == 0:
+            logging.getLogger().removeHandler(_HANDLER)
