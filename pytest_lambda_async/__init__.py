@@ -3,42 +3,73 @@ synchronous and asynchronous invocation semantics, in virtual time."""
 
 from __future__ import annotations
 
-from importlib.metadata import PackageNotFoundError, version
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
 
-from .clock import VirtualClock
-from .config import FunctionSettings
-from .context import Client, ClientContext, CognitoIdentity, LambdaContext
-from .deadline import InvocationTimeout
-from .destinations import Sink
-from .environment import EnvironmentState, ExecutionEnvironment
-from .errors import (
-    AWSError,
-    InvalidParameterValueException,
-    InvalidRequestContentException,
-    LambdaError,
-    LambdaUsageError,
-    RequestTooLargeException,
-    ResourceNotFoundException,
-    ServiceException,
-    TooManyRequestsException,
-    ValidationException,
-)
-from .invoker import (
-    Accepted,
-    Attempt,
-    DeliverySettings,
-    EnvironmentSettings,
-    Invoker,
-    InvokeResult,
-    LambdaFunction,
-    Outcome,
-)
-from .loop import VirtualEventLoop
+# Public names, imported on first use: the pytest plugin imports this package at start-up,
+# and a suite that never touches the plugin must not pay for loading all of it.
+_EXPORTS = {
+    "AWSError": "errors",
+    "Accepted": "invoker",
+    "Attempt": "invoker",
+    "Client": "context",
+    "ClientContext": "context",
+    "CognitoIdentity": "context",
+    "DeliverySettings": "invoker",
+    "EnvironmentSettings": "invoker",
+    "EnvironmentState": "environment",
+    "ExecutionEnvironment": "environment",
+    "FunctionSettings": "config",
+    "InvalidParameterValueException": "errors",
+    "InvalidRequestContentException": "errors",
+    "InvocationTimeout": "deadline",
+    "InvokeResult": "invoker",
+    "Invoker": "invoker",
+    "LambdaContext": "context",
+    "LambdaError": "errors",
+    "LambdaFunction": "invoker",
+    "LambdaUsageError": "errors",
+    "Outcome": "invoker",
+    "RequestTooLargeException": "errors",
+    "ResourceNotFoundException": "errors",
+    "ServiceException": "errors",
+    "Sink": "destinations",
+    "TooManyRequestsException": "errors",
+    "ValidationException": "errors",
+    "VirtualClock": "clock",
+    "VirtualEventLoop": "loop",
+}
 
-try:
-    __version__ = version("pytest-lambda-async")
-except PackageNotFoundError:  # pragma: no cover - running from a source tree
-    __version__ = "0.0.0"
+if TYPE_CHECKING:
+    from .errors import AWSError as AWSError
+    from .invoker import Accepted as Accepted
+    from .invoker import Attempt as Attempt
+    from .context import Client as Client
+    from .context import ClientContext as ClientContext
+    from .context import CognitoIdentity as CognitoIdentity
+    from .invoker import DeliverySettings as DeliverySettings
+    from .invoker import EnvironmentSettings as EnvironmentSettings
+    from .environment import EnvironmentState as EnvironmentState
+    from .environment import ExecutionEnvironment as ExecutionEnvironment
+    from .config import FunctionSettings as FunctionSettings
+    from .errors import InvalidParameterValueException as InvalidParameterValueException
+    from .errors import InvalidRequestContentException as InvalidRequestContentException
+    from .deadline import InvocationTimeout as InvocationTimeout
+    from .invoker import InvokeResult as InvokeResult
+    from .invoker import Invoker as Invoker
+    from .context import LambdaContext as LambdaContext
+    from .errors import LambdaError as LambdaError
+    from .invoker import LambdaFunction as LambdaFunction
+    from .errors import LambdaUsageError as LambdaUsageError
+    from .invoker import Outcome as Outcome
+    from .errors import RequestTooLargeException as RequestTooLargeException
+    from .errors import ResourceNotFoundException as ResourceNotFoundException
+    from .errors import ServiceException as ServiceException
+    from .destinations import Sink as Sink
+    from .errors import TooManyRequestsException as TooManyRequestsException
+    from .errors import ValidationException as ValidationException
+    from .clock import VirtualClock as VirtualClock
+    from .loop import VirtualEventLoop as VirtualEventLoop
 
 __all__ = (
     "AWSError",
@@ -72,3 +103,19 @@ __all__ = (
     "VirtualEventLoop",
     "__version__",
 )
+
+
+def __getattr__(name: str) -> Any:
+    if name == "__version__":
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            return version("pytest-lambda-async")
+        except PackageNotFoundError:  # pragma: no cover - running from a source tree
+            return "0.0.0"
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value

@@ -14,6 +14,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from types import FrameType
+from typing import Any
 
 from .clock import RealTime, VirtualClock
 
@@ -97,13 +98,6 @@ def running_handler(clock: VirtualClock, deadline: float, real_budget: float) ->
 _GUARD_TICK = 0.1
 
 
-class _GuardState:
-    depth = 0
-    handler: object = None
-    previous_timer = 0.0
-    started = 0.0
-
-
 def _on_alarm(_signum: int, _frame: FrameType | None) -> None:
     running = current()
     if running is None or running.timed_out:
@@ -116,29 +110,39 @@ def _on_alarm(_signum: int, _frame: FrameType | None) -> None:
     raise InvocationTimeout
 
 
-@contextmanager
-def real_time_guard() -> Iterator[None]:
+class RealTimeGuard:
     """While the simulation runs, stop handler code that holds the thread past its budget.
 
     One periodic alarm for the whole run (not one per invocation): each tick checks how long
-    the running handler code has held the thread. Signals reach only the main thread;
-    elsewhere the simulated deadline is the only guard.
+    the running handler code has held the thread. Re-entrant. Signals reach only the main
+    thread; elsewhere the simulated deadline is the only guard.
     """
-    state = _GuardState
-    usable = hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
-    if usable and state.depth == 0:
-        state.handler = signal.signal(signal.SIGALRM, _on_alarm)
-        state.previous_timer, _ = signal.setitimer(signal.ITIMER_REAL, _GUARD_TICK, _GUARD_TICK)
-        state.started = RealTime.monotonic()
-    state.depth += 1
-    try:
-        yield
-    finally:
-        state.depth -= 1
-        if usable and state.depth == 0:
+
+    def __init__(self) -> None:
+        self.depth = 0
+        self._armed = False
+        self._handler: Any = None
+        self._previous_timer = 0.0
+        self._started = 0.0
+
+    def __enter__(self) -> None:
+        self.depth += 1
+        if self.depth == 1 and threading.current_thread() is threading.main_thread():
+            self._armed = True
+            self._handler = signal.signal(signal.SIGALRM, _on_alarm)
+            self._previous_timer, _ = signal.setitimer(signal.ITIMER_REAL, _GUARD_TICK, _GUARD_TICK)
+            self._started = RealTime.monotonic()
+
+    def __exit__(self, *exc: object) -> None:
+        self.depth -= 1
+        if self.depth == 0 and self._armed:
+            self._armed = False
             signal.setitimer(signal.ITIMER_REAL, 0)
-            signal.signal(signal.SIGALRM, state.handler)  # type: ignore[arg-type]
-            if state.previous_timer:
+            signal.signal(signal.SIGALRM, self._handler)
+            if self._previous_timer:
                 # Someone else's alarm (pytest-timeout, say) was pending: put back what is left.
-                left = state.previous_timer - (RealTime.monotonic() - state.started)
+                left = self._previous_timer - (RealTime.monotonic() - self._started)
                 signal.setitimer(signal.ITIMER_REAL, max(left, 0.001))
+
+
+real_time_guard = RealTimeGuard()

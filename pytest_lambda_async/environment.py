@@ -612,12 +612,35 @@ class ExecutionEnvironment:
             self.tmp = None
 
 
-@contextmanager
-def simulation_scope() -> Iterator[None]:
+class _SimulationScope:
     """What holds while the simulation runs at all: no running loop marked on the thread (a
-    test's pytest-asyncio loop), the real-time guard, and the runtime's root log handler."""
-    with no_running_loop(), real_time_guard(), lambda_log_handler():
-        yield
+    test's pytest-asyncio loop), the real-time guard, and the runtime's root log handler.
+    Re-entrant: only the outermost entry does the work."""
+
+    def __init__(self) -> None:
+        self.depth = 0
+        self._no_loop = no_running_loop()
+        self._log_handler = lambda_log_handler()
+
+    def __call__(self) -> _SimulationScope:
+        return self
+
+    def __enter__(self) -> None:
+        self.depth += 1
+        if self.depth == 1:
+            self._no_loop.__enter__()
+            real_time_guard.__enter__()
+            self._log_handler.__enter__()
+
+    def __exit__(self, *exc: object) -> None:
+        self.depth -= 1
+        if self.depth == 0:
+            self._log_handler.__exit__()
+            real_time_guard.__exit__()
+            self._no_loop.__exit__()
+
+
+simulation_scope = _SimulationScope()
 
 
 async def _await_handler(handler: Callable[..., Any], event: Any, context: LambdaContext) -> Any:
