@@ -50,6 +50,8 @@ _MARKERS = {
     "(lambda_environment(reuse='never')).",
     "lambda_warm_start": "lambda_warm_start: every invocation lands in one warm environment "
     "(lambda_environment(reuse='always')).",
+    "lambda_leaks": "lambda_leaks(mode='fail'|'warn'|'off', ignore=[patterns]): what leaked "
+    "work does to this test, and findings that are deliberate.",
     "lambda_delivery": "lambda_delivery(mode='exact'|'at-least-once', seed=..., duplicate_rate=...): "
     "how the async queue delivers events.",
 }
