@@ -203,7 +203,6 @@ class ExecutionEnvironment:
         self.log_stream_name = f"{day}/[{settings.version}]{uuid.uuid4().hex}"
         self.state = EnvironmentState.INITIALISING
         self.policy = EnvironmentLoopPolicy(self.clock)
-        self.loop: VirtualEventLoop | None = None
         self.module: ModuleType | None = None
         self.handler: Callable[..., Any] | None = None
         self.current: Invocation | None = None
@@ -218,6 +217,12 @@ class ExecutionEnvironment:
 
     def __repr__(self) -> str:
         return f"<ExecutionEnvironment {self.id} {self.state.value}>"
+
+    @property
+    def loop(self) -> VirtualEventLoop | None:
+        """The environment's own event loop, if it has one yet."""
+        loop = self.policy.environment_loop
+        return None if loop is None or loop.is_closed() else loop
 
     @property
     def is_async_handler(self) -> bool:
@@ -328,8 +333,6 @@ class ExecutionEnvironment:
         failure: dict[str, Any] | None = None
         with self.user_code(invocation, started + INIT_TIMEOUT, init=True):
             try:
-                self.loop = self.policy.new_event_loop()
-                self.policy.set_event_loop(self.loop)
                 before = set(sys.modules)
                 try:
                     self.handler = self._load_handler()
@@ -393,7 +396,7 @@ class ExecutionEnvironment:
         self._write_start(invocation)
         event_or_fault = self._event(invocation)
         context = self._context(invocation)
-        if self.loop is not None and not self.loop.is_closed():
+        if self.loop is not None:
             # Thaw: overdue timers and frozen tasks run first, inside this invocation.
             self.clock.attach(self._driver)
             self._driver.run_ready()
@@ -453,8 +456,8 @@ class ExecutionEnvironment:
 
     # async handlers: a task on the environment's loop, stepped by the simulation
     def _start_async(self, invocation: Invocation, event: Any, context: LambdaContext) -> None:
-        assert self.loop is not None and self.handler is not None
-        task = self.loop.create_task(_await_handler(self.handler, event, context))
+        assert self.handler is not None
+        task = self.policy.get_environment_loop().create_task(_await_handler(self.handler, event, context))
         task.add_done_callback(partial(self._async_done, invocation))
         self._timeout_timer = self.clock.call_at(
             invocation.deadline, partial(self._async_timeout, invocation, task)
@@ -582,9 +585,7 @@ class ExecutionEnvironment:
         """Tasks and callbacks still frozen in this environment's loops."""
         pending: list[Any] = []
         for loop in self._loops():
-            for task in asyncio.all_tasks(loop):
-                if task is not skip and not task.done():
-                    pending.append(task)
+            pending.extend(task for task in loop.pending_tasks() if task is not skip)
             pending.extend(
                 h for h in loop.pending_handles()
                 if not _is_task_wakeup(h)
@@ -658,7 +659,7 @@ def _is_task_wakeup(handle: Any) -> bool:
 
 def _discard_loop(loop: VirtualEventLoop) -> None:
     """Close a frozen loop without running it: Lambda kills the process, it does not ask."""
-    for task in asyncio.all_tasks(loop):
+    for task in loop.pending_tasks():
         task._log_destroy_pending = False  # type: ignore[attr-defined]
         coro = task.get_coro()
         try:

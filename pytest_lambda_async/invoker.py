@@ -201,7 +201,10 @@ class LambdaFunction:
         self.environments: list[ExecutionEnvironment] = []
         self.outcomes: list[Outcome] = []
         self.invocations: list[InvokeResult] = []
-        self._queue: list[_QueuedEvent] = []
+        # Accepted events without an outcome yet (a dict: removal in O(1), insertion order kept).
+        self._queue: dict[int, _QueuedEvent] = {}
+        self._frozen: list[ExecutionEnvironment] = []
+        self._busy = 0
         self._faults: list[str] = []
         self._clock = runtime_.clock
 
@@ -230,30 +233,44 @@ class LambdaFunction:
     def _acquire(self) -> ExecutionEnvironment | None:
         """An environment for a new invocation, or None when the function is at its concurrency."""
         self._reclaim_idle()
-        live = [env for env in self.environments if env.state is not EnvironmentState.GONE]
         if self.environment_settings.reuse != Reuse.NEVER:
-            frozen = [env for env in live if env.state is EnvironmentState.FROZEN]
-            if frozen:
-                return max(frozen, key=lambda env: env.last_used)
-        busy = sum(1 for env in live if env.current is not None)
+            while self._frozen:
+                env = self._frozen.pop()  # the most recently used, as warm as it gets
+                if env.state is EnvironmentState.FROZEN:
+                    return self._claim(env)
         limit = self._concurrency_limit()
-        if limit is not None and busy >= limit:
+        if (limit is not None and self._busy >= limit) or (
+            self.invoker.busy >= self.invoker.account_concurrency
+        ):
             return None
         env = ExecutionEnvironment(self.runtime, len(self.environments) + 1)
         self.environments.append(env)
+        return self._claim(env)
+
+    def _claim(self, env: ExecutionEnvironment) -> ExecutionEnvironment:
+        self._busy += 1
+        self.invoker.busy += 1
         return env
 
     def _reclaim_idle(self) -> None:
+        # Oldest-used first: the frozen list is ordered by when each environment froze.
         now = self._clock.time()
         idle = self.environment_settings.idle_timeout
-        for env in self.environments:
-            if env.state is EnvironmentState.FROZEN and now - env.last_used > idle:
+        while self._frozen and now - self._frozen[0].last_used > idle:
+            env = self._frozen.pop(0)
+            if env.state is EnvironmentState.FROZEN:
                 env.shutdown(reason=f"shut down after {idle:g} s idle")
 
     def _released(self, invocation: Invocation) -> None:
+        self._busy -= 1
+        self.invoker.busy -= 1
         env = invocation.environment
-        if env is not None and self.environment_settings.reuse == Reuse.NEVER:
+        if env is None or env.state is not EnvironmentState.FROZEN:
+            return
+        if self.environment_settings.reuse == Reuse.NEVER:
             env.shutdown(reason="shut down: a cold start every time (reuse='never')")
+        else:
+            self._frozen.append(env)
 
     def _new_invocation(self, body: bytes, *, request_id: str, synchronous: bool,
                         client_context: dict[str, Any] | None = None, attempt: int = 1) -> Invocation:
@@ -319,7 +336,7 @@ class LambdaFunction:
         """Invoke asynchronously (`Event`): queue the event and return 202 at once."""
         body = runtime.encode_event(event, limit=runtime.MAX_ASYNC_PAYLOAD)
         queued = _QueuedEvent(self.invoker._request_id(), body, self._clock.time())
-        self._queue.append(queued)
+        self._queue[id(queued)] = queued
         delivery = self.invoker.delivery
         delay = 0.0
         if delivery.mode == "at-least-once":
@@ -327,7 +344,7 @@ class LambdaFunction:
             delay = rng.random()  # shuffles events accepted together
             if rng.random() < delivery.duplicate_rate:
                 twin = dataclasses.replace(queued, history=[], duplicate=True)
-                self._queue.append(twin)
+                self._queue[id(twin)] = twin
                 self._schedule(twin, self._clock.time() + delay + rng.random())
         self._schedule(queued, self._clock.time() + delay)
         return Accepted(status_code=202, request_id=queued.request_id)
@@ -394,7 +411,7 @@ class LambdaFunction:
         self.invoker._record_invocation(self, invocation, kind="Event")
         if queued.duplicate:
             # An extra delivery of an event whose outcome its original decides.
-            self._queue.remove(queued)
+            del self._queue[id(queued)]
             return
         if not failed:
             self._finish(queued, "Success")
@@ -414,7 +431,7 @@ class LambdaFunction:
 
     def _finish(self, queued: _QueuedEvent, condition: str) -> None:
         if queued.duplicate:
-            self._queue.remove(queued)
+            del self._queue[id(queued)]
             return
         now = self._clock.time()
         last = queued.last
@@ -437,7 +454,7 @@ class LambdaFunction:
             cold_start=last.cold_start if last is not None else False,
         )
         queued.outcome = outcome
-        self._queue.remove(queued)
+        del self._queue[id(queued)]
         self.outcomes.append(outcome)
         self.invoker._outcome_finished(self, outcome)
         self._send_to_destinations(queued, outcome, last)
@@ -476,10 +493,10 @@ class LambdaFunction:
 
     def unfinished(self) -> list[str]:
         """Request ids of accepted events that have no outcome yet."""
-        return [queued.request_id for queued in self._queue if not queued.duplicate]
+        return [queued.request_id for queued in self._queue.values() if not queued.duplicate]
 
     def close(self) -> None:
-        for queued in self._queue:
+        for queued in self._queue.values():
             if queued.timer is not None:
                 queued.timer.cancel()
         for env in self.environments:
@@ -499,6 +516,7 @@ class Invoker:
         observers: list[EnvironmentObserver] | None = None,
         real_time_budget: float = 10.0,
         tmp_root: str | None = None,
+        account_concurrency: int = 1000,
     ) -> None:
         self.clock = clock
         clock.run_scope = simulation_scope
@@ -513,6 +531,10 @@ class Invoker:
         self.tmp_root = tmp_root
         self.random = random.Random(self.delivery.seed)
         self.functions: list[LambdaFunction] = []
+        # Environments busy across all functions, and the account's limit on them (AWS's
+        # default quota of concurrent executions is 1,000).
+        self.busy = 0
+        self.account_concurrency = account_concurrency
         self.sinks: dict[str, Sink] = {}
         self.history: list[dict[str, Any]] = []
         self._finished: list[Outcome] = []
@@ -609,9 +631,7 @@ class Invoker:
         return self.run_until_idle()
 
     def _idle(self) -> bool:
-        return not any(fn._queue for fn in self.functions) and not any(
-            env.current is not None for fn in self.functions for env in fn.environments
-        )
+        return self.busy == 0 and not any(fn._queue for fn in self.functions)
 
     def unfinished(self) -> dict[str, list[str]]:
         """Accepted events without an outcome yet, by function name."""

@@ -17,6 +17,7 @@ import asyncio.events as _events
 import concurrent.futures
 import heapq
 import selectors
+import weakref
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -52,6 +53,8 @@ class VirtualEventLoop(asyncio.SelectorEventLoop):
         self._autojump_selector = selector
         self._driven = False
         self._threads_in_flight = 0
+        # This loop's tasks: asyncio.all_tasks(loop) scans every task of every loop.
+        self._tasks: weakref.WeakSet[asyncio.Task[Any]] = weakref.WeakSet()
         # Called with each handle that was pending when the loop is discarded (leak detection).
         self.on_discard: list[Callable[[VirtualEventLoop], None]] = []
 
@@ -128,6 +131,15 @@ class VirtualEventLoop(asyncio.SelectorEventLoop):
         handles.extend(h for h in self._scheduled if not h._cancelled)
         return handles
 
+    def create_task(self, coro: Any, **kwargs: Any) -> asyncio.Task[Any]:  # type: ignore[override]
+        task = super().create_task(coro, **kwargs)
+        self._tasks.add(task)
+        return task
+
+    def pending_tasks(self) -> list[asyncio.Task[Any]]:
+        """Tasks of this loop that have not finished."""
+        return [task for task in self._tasks if not task.done()]
+
     # -- threads ---------------------------------------------------------------------------
     def run_in_executor(  # type: ignore[override]
         self, executor: concurrent.futures.Executor | None, func: Callable[..., _T], *args: Any
@@ -147,20 +159,28 @@ class EnvironmentLoopPolicy(asyncio.DefaultEventLoopPolicy):  # type: ignore[mis
     def __init__(self, clock: VirtualClock) -> None:
         super().__init__()
         self.clock = clock
+        # Open loops that code in this environment created (asyncio.run's, module globals').
         self.created: list[VirtualEventLoop] = []
+        # The environment's own loop (async def handlers run on it), made when first needed:
+        # every loop holds file descriptors, and most `def` handlers never need one.
+        self.environment_loop: VirtualEventLoop | None = None
 
     def new_event_loop(self) -> VirtualEventLoop:
         loop = VirtualEventLoop(self.clock)
+        self.created = [old for old in self.created if not old.is_closed()]
         self.created.append(loop)
         return loop
 
-    def current_loop(self) -> asyncio.AbstractEventLoop | None:
-        """The loop handler code set with `set_event_loop`, if any."""
-        return self._local._loop  # type: ignore[no-any-return]
+    def get_environment_loop(self) -> VirtualEventLoop:
+        if self.environment_loop is None or self.environment_loop.is_closed():
+            self.environment_loop = self.new_event_loop()
+        return self.environment_loop
 
-
-def get_policy() -> asyncio.AbstractEventLoopPolicy:
-    return _events._event_loop_policy or asyncio.get_event_loop_policy()  # type: ignore[attr-defined]
+    def get_event_loop(self) -> asyncio.AbstractEventLoop:
+        # One loop for the life of the environment, as the async adapters people deploy keep.
+        if self._local._loop is None and not self._local._set_called:
+            self.set_event_loop(self.get_environment_loop())
+        return super().get_event_loop()  # type: ignore[no-any-return]
 
 
 def swap_policy(policy: asyncio.AbstractEventLoopPolicy | None) -> Any:

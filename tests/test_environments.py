@@ -207,7 +207,9 @@ def test_end_of_test_shuts_every_environment_down(handler_module: Callable[..., 
     tmp = env.tmp
     assert env.state is EnvironmentState.FROZEN and tmp is not None and os.path.isdir(tmp)
     invoker.close()
-    assert env.state is EnvironmentState.GONE and env.loop is not None and env.loop.is_closed()
+    loop = env.policy.environment_loop
+    assert env.state is EnvironmentState.GONE and loop is not None and loop.is_closed()
+    assert env.loop is None
     assert not os.path.exists(tmp)
     assert recorder.lost == [("end#1", 1, "shut down at the end of the test")]
     assert result.payload == "done one"
