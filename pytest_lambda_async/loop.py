@@ -16,6 +16,7 @@ import asyncio
 import asyncio.events as _events
 import concurrent.futures
 import heapq
+import math
 import selectors
 import weakref
 from collections.abc import Callable
@@ -117,7 +118,16 @@ class VirtualEventLoop(asyncio.SelectorEventLoop):
         if self.is_closed():
             return None
         self._due()
-        return self._scheduled[0]._when + self.clock.origin if self._scheduled else None
+        if not self._scheduled:
+            return None
+        when = self._scheduled[0]._when
+        origin = self.clock.origin
+        wake = when + origin
+        # Epoch seconds round coarser than loop seconds: make sure that at `wake` the loop
+        # sees its timer as due, or the simulation would jump to the same instant for ever.
+        while wake - origin < when:
+            wake = math.nextafter(wake, math.inf)
+        return wake
 
     def waiting_on_threads(self) -> bool:
         return self._threads_in_flight > 0

@@ -408,3 +408,17 @@ def test_ainvoke_under_pytest_asyncio_modes(pytester: pytest.Pytester, mode: str
 def test_json_report_round_trip_of_payload(lambda_invoker: Invoker) -> None:
     fn = lambda_invoker.deploy(lambda e, c: {"ü": "ok"})
     assert json.loads(fn.invoke({}).raw_payload) == {"ü": "ok"}
+
+
+@pytest.mark.parametrize("delay", [0.01, 0.1 + 0.2, 1e-6, 123.456789])
+def test_fractional_sleeps_wake_up_exactly(lambda_invoker: Invoker, delay: float) -> None:
+    # Epoch seconds round coarser than loop seconds; a timer must still fire at its instant.
+    async def handler(event: Any, context: Any) -> str:
+        await asyncio.sleep(delay)
+        await asyncio.sleep(delay)
+        return "woke"
+
+    started = lambda_invoker.clock.time()
+    result = lambda_invoker.deploy(handler, timeout=900).invoke({})
+    assert result.payload == "woke"
+    assert lambda_invoker.clock.time() - started == pytest.approx(2 * delay, abs=1e-6)
