@@ -60,6 +60,8 @@ class TimerHandle:
         self.cancelled = True
 
 
+# Iterations in a row with something due and nothing run before the simulation gives up.
+_MAX_STALLS = 10_000
 # Real seconds to wait in one slice while a loop waits on a thread (an executor job).
 _REAL_WAIT_SLICE = 0.05
 
@@ -173,6 +175,7 @@ class VirtualClock:
             self._run(until_time, until)
 
     def _run(self, until_time: float | None, until: Callable[[], bool] | None) -> None:
+        stalled = 0
         while True:
             if until is not None and until():
                 return
@@ -202,6 +205,16 @@ class VirtualClock:
                 continue
             elif wake is None:
                 break
+            if wake <= self._now:
+                # Something claims to be due yet nothing ran: never spin for ever.
+                stalled += 1
+                if stalled > _MAX_STALLS:
+                    raise RuntimeError(
+                        f"The simulation is stuck at {self.now().isoformat()}: a timer is due but "
+                        "nothing can run it. Please report this with the test that shows it."
+                    )
+            else:
+                stalled = 0
             self.set_time(max(wake, self._now))
         if until_time is not None and until_time > self._now:
             self.set_time(until_time)

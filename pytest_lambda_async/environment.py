@@ -180,7 +180,10 @@ class _LoopDriver:
         return True
 
     def next_wakeup(self) -> float | None:
-        return None if self.env.loop is None else self.env.loop.next_wakeup()
+        loop = self.env.loop
+        # A loop that is running further up the stack (its handler made a nested synchronous
+        # invoke) cannot be stepped until that call returns.
+        return None if loop is None or loop.is_running() else loop.next_wakeup()
 
     def waiting_on_threads(self) -> bool:
         return self.env.loop is not None and self.env.loop.waiting_on_threads()

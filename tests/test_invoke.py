@@ -422,3 +422,22 @@ def test_fractional_sleeps_wake_up_exactly(lambda_invoker: Invoker, delay: float
     result = lambda_invoker.deploy(handler, timeout=900).invoke({})
     assert result.payload == "woke"
     assert lambda_invoker.clock.time() - started == pytest.approx(2 * delay, abs=1e-6)
+
+
+def test_nested_synchronous_invoke_from_an_async_handler(lambda_invoker: Invoker) -> None:
+    async def inner(event: Any, context: Any) -> int:
+        await asyncio.sleep(2)
+        return int(event["x"]) * 2
+
+    inner_fn = lambda_invoker.deploy(inner, name="inner")
+
+    async def outer(event: Any, context: Any) -> Any:
+        # A timer of the caller's loop falls due while the caller blocks in the nested call.
+        asyncio.get_running_loop().call_later(1, print, "outer timer")
+        nested = inner_fn.invoke({"x": 21})
+        await asyncio.sleep(0)
+        return nested.payload
+
+    result = lambda_invoker.deploy(outer, name="outer", timeout=10).invoke({})
+    assert result.payload == 42
+    assert "outer timer" in result.log_result
