@@ -47,6 +47,13 @@ THROTTLE_BACKOFF_FIRST = 1.0
 THROTTLE_BACKOFF_MAX = 300.0
 
 
+# Settings that only steer the async queue and its targets: changing them keeps environments.
+_ASYNC_ONLY_SETTINGS = frozenset({
+    "maximum_retry_attempts", "maximum_event_age_in_seconds", "on_success", "on_failure",
+    "dead_letter_target", "reserved_concurrent_executions",
+})
+
+
 class Reuse(str, enum.Enum):
     AUTO = "auto"
     ALWAYS = "always"
@@ -491,6 +498,30 @@ class LambdaFunction:
                 body=queued.body.decode(), when=now, function=self, success=False,
             ), self.invoker)
 
+    def reconfigure(self, *, handler: Callable[..., Any] | str | None = None,
+                    **changes: Any) -> None:
+        """Change this function's settings, as UpdateFunctionConfiguration,
+        PutFunctionEventInvokeConfig and PutFunctionConcurrency do on AWS.
+
+        Takes `deploy()`'s keywords (not `name`). A change to the code (`handler`) or to what an
+        environment is built from (timeout, memory, environment variables...) retires the idle
+        environments, so the next invocation is a cold start with the new configuration.
+        """
+        if "name" in changes:
+            raise LambdaUsageError("A deployed function cannot be renamed; deploy another one.")
+        if isinstance(handler, str):
+            runtime.split_handler(handler)
+        settings = self.settings.replace(**changes)
+        for role in ("on_success", "on_failure", "dead_letter_target"):
+            check_target(getattr(settings, role), role)
+        self.settings = self.runtime.settings = settings
+        if handler is not None:
+            self.runtime.handler = handler
+        if handler is not None or set(changes) - _ASYNC_ONLY_SETTINGS:
+            for env in self.environments:
+                if env.state is EnvironmentState.FROZEN:
+                    env.shutdown(reason="shut down: the function's configuration changed")
+
     def unfinished(self) -> list[str]:
         """Request ids of accepted events that have no outcome yet."""
         return [queued.request_id for queued in self._queue.values() if not queued.duplicate]
@@ -539,6 +570,11 @@ class Invoker:
         self.history: list[dict[str, Any]] = []
         self._finished: list[Outcome] = []
         self.listeners: list[Callable[[str, dict[str, Any]], None]] = []
+        # Called with each newly deployed function (the moto bridge mirrors it into moto).
+        self.deploy_hooks: list[Callable[[LambdaFunction], None]] = []
+        # Work outside the functions' queues that run_until_idle must also wait for (an SQS
+        # event source mapping's next poll): each returns True while it has some.
+        self.pending_work: list[Callable[[], bool]] = []
 
     @property
     def eventbridge_source(self) -> str:
@@ -585,6 +621,8 @@ class Invoker:
             observers=self.observers, on_first_code=self.on_first_code,
         ), self.environment_settings)
         self.functions.append(function)
+        for hook in list(self.deploy_hooks):
+            hook(function)
         return function
 
     def _default_name(self, handler: Callable[..., Any] | str) -> str:
@@ -631,7 +669,9 @@ class Invoker:
         return self.run_until_idle()
 
     def _idle(self) -> bool:
-        return self.busy == 0 and not any(fn._queue for fn in self.functions)
+        return self.busy == 0 and not any(fn._queue for fn in self.functions) and not any(
+            pending() for pending in self.pending_work
+        )
 
     def unfinished(self) -> dict[str, list[str]]:
         """Accepted events without an outcome yet, by function name."""

@@ -261,12 +261,18 @@ def lambda_invoker(request: pytest.FixtureRequest, lambda_clock: VirtualClock) -
     )
     hook = item.config.hook
     invoker.listeners.append(lambda kind, data: _notify(hook, item, kind, data))
+    from . import aws  # the moto bridge; it imports moto only if the test has
+
+    aws.activate(invoker)
     try:
         yield invoker
         _check_unfinished(item, invoker)
     finally:
-        invoker.close()
-        shutil.rmtree(tmp_root, ignore_errors=True)
+        try:
+            aws.deactivate()
+        finally:
+            invoker.close()
+            shutil.rmtree(tmp_root, ignore_errors=True)
 
 
 def _notify(hook: Any, item: pytest.Item, kind: str, data: dict[str, Any]) -> None:
