@@ -74,9 +74,8 @@ def bench_collect() -> tuple[float, float]:
         with open(os.path.join(directory, "test_many.py"), "w") as f:
             for n in range(500):
                 f.write(f"def test_{n}():\n    pass\n")
-        open(os.path.join(directory, "pytest.ini"), "w").write(
-            "[pytest]\nasyncio_default_fixture_loop_scope = function\n"
-        )
+        with open(os.path.join(directory, "pytest.ini"), "w") as ini:
+            ini.write("[pytest]\nasyncio_default_fixture_loop_scope = function\n")
         with_plugin = collect_seconds(directory)
         without = collect_seconds(directory, "-p", "no:lambda_async")
     return with_plugin, without

@@ -37,7 +37,8 @@ async def main_fixed(event, context):
 
 
 def lines(log_result):
-    return [line for line in log_result.splitlines() if not line.startswith(("START", "END", "REPORT", "INIT"))]
+    platform = ("START", "END", "REPORT", "INIT")
+    return [line for line in log_result.splitlines() if not line.startswith(platform)]
 
 
 # This test demonstrates what Lambda does with the leaked timer, so the leak detector is

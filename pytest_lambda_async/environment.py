@@ -10,6 +10,7 @@ when the environment is reset or shut down.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import enum
 import importlib.util
 import inspect
@@ -29,8 +30,7 @@ from . import runtime
 from .clock import VirtualClock
 from .config import FunctionSettings
 from .context import LambdaContext
-from .deadline import InvocationTimeout, running_handler
-from .deadline import real_time_guard
+from .deadline import InvocationTimeout, real_time_guard, running_handler
 from .logs import InvocationLog, LogRouting, lambda_log_handler
 from .loop import EnvironmentLoopPolicy, VirtualEventLoop, no_running_loop, swap_policy
 
@@ -38,7 +38,7 @@ from .loop import EnvironmentLoopPolicy, VirtualEventLoop, no_running_loop, swap
 INIT_TIMEOUT = 10.0
 _FAKE_CREDENTIALS = "testing"
 _PYTHON = f"python{sys.version_info.major}.{sys.version_info.minor}"
-_TRACE_KEY = os.environ.encodekey("_X_AMZN_TRACE_ID")  # type: ignore[attr-defined]
+_TRACE_KEY = os.environ.encodekey("_X_AMZN_TRACE_ID")
 _LIBRARY_DIRS = (f"{os.sep}site-packages{os.sep}", f"{os.sep}dist-packages{os.sep}")
 
 
@@ -265,7 +265,7 @@ class ExecutionEnvironment:
         self.tmp = tempfile.mkdtemp(prefix=f"lambda-{self.function.settings.name}-{self.number}-",
                                     dir=self.function.tmp_root)
         self._env_vars["TMPDIR"] = self.tmp
-        encodekey, encodevalue = os.environ.encodekey, os.environ.encodevalue  # type: ignore[attr-defined]
+        encodekey, encodevalue = os.environ.encodekey, os.environ.encodevalue
         self._encoded_env = {encodekey(k): encodevalue(v) for k, v in self._env_vars.items()}
 
     @contextmanager
@@ -287,7 +287,7 @@ class ExecutionEnvironment:
         if init:
             data.pop(_TRACE_KEY, None)
         else:
-            data[_TRACE_KEY] = environ.encodevalue(invocation.trace_id)  # type: ignore[attr-defined]
+            data[_TRACE_KEY] = environ.encodevalue(invocation.trace_id)
         # The mapping is swapped, not edited key by key (putenv per variable would dominate the
         # cost of an invocation): code inside sees Lambda's variables through os.environ, and
         # whatever it sets there is gone when it returns.
@@ -665,10 +665,9 @@ def _discard_loop(loop: VirtualEventLoop) -> None:
     for task in loop.pending_tasks():
         task._log_destroy_pending = False  # type: ignore[attr-defined]
         coro = task.get_coro()
-        try:
-            coro.close()  # type: ignore[union-attr]
-        except BaseException:  # noqa: BLE001, S110 - a coroutine that refuses to close is lost anyway
-            pass
-    loop._ready.clear()  # type: ignore[attr-defined]
-    loop._scheduled.clear()  # type: ignore[attr-defined]
+        # A coroutine that refuses to close is lost anyway.
+        with contextlib.suppress(BaseException):
+            coro.close()
+    loop._ready.clear()
+    loop._scheduled.clear()
     loop.close()

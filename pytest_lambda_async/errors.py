@@ -8,7 +8,9 @@ class LambdaError(Exception):
 
 
 class LambdaUsageError(LambdaError, ValueError):
-    """The test used the plugin wrongly (a bad argument, marker or setting); the message says how to fix it."""
+    """The test used the plugin wrongly (a bad argument, marker or setting).
+
+    The message says how to fix it."""
 
 
 class AWSError(LambdaError):

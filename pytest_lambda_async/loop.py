@@ -13,6 +13,7 @@ that environment.
 from __future__ import annotations
 
 import asyncio
+import collections
 import asyncio.events as _events
 import concurrent.futures
 import heapq
@@ -28,7 +29,7 @@ from .deadline import check_wait
 _T = TypeVar("_T")
 
 
-class _AutojumpSelector(selectors.DefaultSelector):  # type: ignore[misc,valid-type]
+class _AutojumpSelector(selectors.DefaultSelector):
     """Polls real I/O without blocking, and turns every would-be wait into simulated time."""
 
     loop: VirtualEventLoop
@@ -45,6 +46,11 @@ class _AutojumpSelector(selectors.DefaultSelector):  # type: ignore[misc,valid-t
 
 class VirtualEventLoop(asyncio.SelectorEventLoop):
     """An asyncio loop whose time is a `VirtualClock` and which jumps forward when idle."""
+
+    # BaseEventLoop's own state, which the simulation reads to step the loop.
+    _ready: collections.deque[asyncio.Handle]
+    _scheduled: list[asyncio.TimerHandle]
+    _timer_cancelled_count: int
 
     def __init__(self, clock: VirtualClock) -> None:
         selector = _AutojumpSelector()
@@ -110,9 +116,9 @@ class VirtualEventLoop(asyncio.SelectorEventLoop):
         scheduled = self._scheduled
         while scheduled and scheduled[0]._cancelled:
             self._timer_cancelled_count -= 1
-            handle = heapq.heappop(scheduled)
+            handle: Any = heapq.heappop(scheduled)
             handle._scheduled = False
-        return bool(scheduled) and scheduled[0]._when <= self.time()
+        return bool(scheduled) and scheduled[0].when() <= self.time()
 
     def next_wakeup(self) -> float | None:
         if self.is_closed():
@@ -120,7 +126,7 @@ class VirtualEventLoop(asyncio.SelectorEventLoop):
         self._due()
         if not self._scheduled:
             return None
-        when = self._scheduled[0]._when
+        when: float = self._scheduled[0].when()
         origin = self.clock.origin
         wake = when + origin
         # Epoch seconds round coarser than loop seconds: make sure that at `wake` the loop
@@ -141,7 +147,7 @@ class VirtualEventLoop(asyncio.SelectorEventLoop):
         handles.extend(h for h in self._scheduled if not h._cancelled)
         return handles
 
-    def create_task(self, coro: Any, **kwargs: Any) -> asyncio.Task[Any]:  # type: ignore[override]
+    def create_task(self, coro: Any, **kwargs: Any) -> asyncio.Task[Any]:
         task = super().create_task(coro, **kwargs)
         self._tasks.add(task)
         return task
@@ -163,8 +169,10 @@ class VirtualEventLoop(asyncio.SelectorEventLoop):
         self._threads_in_flight -= 1
 
 
-class EnvironmentLoopPolicy(asyncio.DefaultEventLoopPolicy):  # type: ignore[misc,name-defined]
+class EnvironmentLoopPolicy(asyncio.DefaultEventLoopPolicy):
     """The event loop policy in force while an environment's code runs."""
+
+    _local: Any  # the base policy's per-thread state
 
     def __init__(self, clock: VirtualClock) -> None:
         super().__init__()
@@ -190,7 +198,7 @@ class EnvironmentLoopPolicy(asyncio.DefaultEventLoopPolicy):  # type: ignore[mis
         # One loop for the life of the environment, as the async adapters people deploy keep.
         if self._local._loop is None and not self._local._set_called:
             self.set_event_loop(self.get_environment_loop())
-        return super().get_event_loop()  # type: ignore[no-any-return]
+        return super().get_event_loop()
 
 
 def swap_policy(policy: asyncio.AbstractEventLoopPolicy | None) -> Any:
@@ -205,7 +213,7 @@ def swap_policy(policy: asyncio.AbstractEventLoopPolicy | None) -> Any:
 
 
 
-class no_running_loop:  # noqa: N801 - used as a plain context manager
+class no_running_loop:
     """Hide the running loop (a test's pytest-asyncio loop) while the simulation runs.
 
     Handler code may call `asyncio.run()`, and environment loops are run from here: both refuse

@@ -151,7 +151,9 @@ def _ini_values(config: pytest.Config, table: dict[str, tuple[str, Any]]) -> dic
         try:
             values[field] = convert(str(raw).strip())
         except ValueError:
-            raise pytest.UsageError(f"ini option {ini} = {raw!r} is not a valid {convert.__name__}.") from None
+            raise pytest.UsageError(
+                f"ini option {ini} = {raw!r} is not a valid {convert.__name__}."
+            ) from None
     return values
 
 

@@ -135,7 +135,7 @@ def marshal_response(value: Any) -> bytes:
     if isinstance(value, bytes):
         return value
     try:
-        return _ENCODER.encode(value).encode("utf-8")  # type: ignore[no-any-return]
+        return _ENCODER.encode(value).encode("utf-8")
     except Exception as exc:
         raise Fault(Fault.MARSHAL_ERROR, f"Unable to marshal response: {exc}") from None
 
@@ -171,7 +171,7 @@ def encode_event(event: Any, *, limit: int, operation: str = "Invoke") -> bytes:
 def error_payload(exc: BaseException, request_id: str) -> dict[str, Any]:
     """The payload of a function error, as `bootstrap.handle_event_request` builds it."""
     frames = [
-        (f.filename, f.lineno, f.name, f.line)
+        (f.filename, f.lineno or 0, f.name, f.line)
         for f in traceback.extract_tb(exc.__traceback__)
     ]
     # The runtime drops its own frames (bootstrap.py) from the front; we drop ours.

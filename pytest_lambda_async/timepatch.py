@@ -47,28 +47,26 @@ class TimePatches:
             return
         self.started = True
         self._sleep = time.sleep
-        time.sleep = virtual_sleep
+        time.sleep = virtual_sleep  # type: ignore[assignment]
         import freezegun.api
 
         if freezegun.api.freeze_factories:
             # The test froze time itself: its freeze_time stays in charge of what code reads.
             return
-        self._freezer = freezegun.freeze_time(
-            self.clock.now(), real_asyncio=True
-        )
+        self._freezer = freezegun.freeze_time(self.clock.now(), real_asyncio=True)
         self._freezer.start()
         # freezegun reads the time from the factory its start() pushed, and asks
         # _should_use_real_time() before faking time.time() and friends: ours answer per call,
         # simulated inside handler code, real elsewhere (unless the test froze time on top).
-        api = freezegun.api
+        api: Any = freezegun.api
         depth = len(api.freeze_factories)
         api.freeze_factories[-1] = _SimulatedTimeFactory(self.clock, api.real_datetime)
         original = self._should_use_real_time = api._should_use_real_time
 
         def should_use_real_time() -> bool:
             if len(api.freeze_factories) > depth:
-                return original()  # type: ignore[no-any-return]
-            return not deadline._running or original()  # type: ignore[no-any-return]
+                return bool(original())
+            return not deadline._running or bool(original())
 
         api._should_use_real_time = should_use_real_time
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 from typing import Any
 
@@ -191,7 +192,7 @@ def test_throttle_backoff_is_capped_at_five_minutes(lambda_invoker: Invoker) -> 
     fn.invoke_async({})
     (outcome,) = lambda_invoker.run_until_idle()
     starts = [a.started_at - outcome.accepted_at for a in outcome.history]
-    gaps = [b - a for a, b in zip(starts, starts[1:])]
+    gaps = [b - a for a, b in itertools.pairwise(starts)]
     assert gaps == [1, 2, 4, 8, 16, 32, 64, 128, 256, 300, 300, 300]
 
 
@@ -252,7 +253,8 @@ def test_arn_targets_without_moto_are_kept_in_memory(lambda_invoker: Invoker) ->
 @pytest.mark.parametrize(
     ("kwargs", "error", "match"),
     [
-        ({"maximum_retry_attempts": 3}, ValidationException, "'maximumRetryAttempts'.*less than or equal to 2"),
+        ({"maximum_retry_attempts": 3}, ValidationException,
+         "'maximumRetryAttempts'.*less than or equal to 2"),
         ({"maximum_event_age_in_seconds": 59}, ValidationException, "greater than or equal to 60"),
         ({"maximum_event_age_in_seconds": 21601}, ValidationException, "less than or equal to 21600"),
         ({"on_success": "arn:aws:s3:::bucket"}, InvalidParameterValueException, "only for on-failure"),

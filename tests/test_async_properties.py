@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 from collections import Counter
 from typing import Any
 
@@ -62,7 +63,7 @@ def test_every_event_follows_aws_rules(
         assert all(a.started_at - outcome.accepted_at < age for a in history)
         # AWS's schedule: 1 and 2 minutes after a failure; 1 s doubling (max 5 min) after throttles
         failures = throttled = 0
-        for previous, current in zip(history, history[1:]):
+        for previous, current in itertools.pairwise(history):
             if previous.status == "throttled":
                 throttled += 1
                 expected = previous.started_at + min(2 ** (throttled - 1), 300)

