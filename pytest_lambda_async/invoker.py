@@ -171,6 +171,7 @@ class Outcome:
     history: tuple[Attempt, ...] = ()
     environment_id: str | None = None
     cold_start: bool = False
+    init_duration: float | None = None
 
 
 def _decode(body: bytes) -> Any:
@@ -459,6 +460,7 @@ class LambdaFunction:
             history=tuple(queued.history),
             environment_id=env.id if env is not None else None,
             cold_start=last.cold_start if last is not None else False,
+            init_duration=last.init_duration if last is not None else None,
         )
         queued.outcome = outcome
         del self._queue[id(queued)]

@@ -72,9 +72,10 @@ def test_concurrent_async_events_open_a_second_environment(lambda_invoker: Invok
     first, second = lambda_invoker.run_until_idle()
     assert {first.environment_id, second.environment_id} == {"slow_counter#1", "slow_counter#2"}
     assert first.cold_start and second.cold_start
+    assert first.init_duration == 0.0  # nothing in init waits: no simulated time passes
     fn.invoke_async({})
     (third,) = lambda_invoker.run_until_idle()
-    assert not third.cold_start  # a frozen environment is reused
+    assert not third.cold_start and third.init_duration is None  # a frozen environment is reused
 
 
 @pytest.mark.lambda_warm_start
