@@ -13,8 +13,8 @@ that environment.
 from __future__ import annotations
 
 import asyncio
-import collections
 import asyncio.events as _events
+import collections
 import concurrent.futures
 import heapq
 import math
