@@ -41,34 +41,34 @@ _EXPORTS = {
 }
 
 if TYPE_CHECKING:
-    from .errors import AWSError as AWSError
-    from .invoker import Accepted as Accepted
-    from .invoker import Attempt as Attempt
+    from .clock import VirtualClock as VirtualClock
+    from .config import FunctionSettings as FunctionSettings
     from .context import Client as Client
     from .context import ClientContext as ClientContext
     from .context import CognitoIdentity as CognitoIdentity
-    from .invoker import DeliverySettings as DeliverySettings
-    from .invoker import EnvironmentSettings as EnvironmentSettings
+    from .context import LambdaContext as LambdaContext
+    from .deadline import InvocationTimeout as InvocationTimeout
+    from .destinations import Sink as Sink
     from .environment import EnvironmentState as EnvironmentState
     from .environment import ExecutionEnvironment as ExecutionEnvironment
-    from .config import FunctionSettings as FunctionSettings
+    from .errors import AWSError as AWSError
     from .errors import InvalidParameterValueException as InvalidParameterValueException
     from .errors import InvalidRequestContentException as InvalidRequestContentException
-    from .deadline import InvocationTimeout as InvocationTimeout
-    from .invoker import InvokeResult as InvokeResult
-    from .invoker import Invoker as Invoker
-    from .context import LambdaContext as LambdaContext
     from .errors import LambdaError as LambdaError
-    from .invoker import LambdaFunction as LambdaFunction
     from .errors import LambdaUsageError as LambdaUsageError
-    from .invoker import Outcome as Outcome
     from .errors import RequestTooLargeException as RequestTooLargeException
     from .errors import ResourceNotFoundException as ResourceNotFoundException
     from .errors import ServiceException as ServiceException
-    from .destinations import Sink as Sink
     from .errors import TooManyRequestsException as TooManyRequestsException
     from .errors import ValidationException as ValidationException
-    from .clock import VirtualClock as VirtualClock
+    from .invoker import Accepted as Accepted
+    from .invoker import Attempt as Attempt
+    from .invoker import DeliverySettings as DeliverySettings
+    from .invoker import EnvironmentSettings as EnvironmentSettings
+    from .invoker import Invoker as Invoker
+    from .invoker import InvokeResult as InvokeResult
+    from .invoker import LambdaFunction as LambdaFunction
+    from .invoker import Outcome as Outcome
     from .loop import VirtualEventLoop as VirtualEventLoop
 
 __all__ = (
