@@ -19,7 +19,7 @@ from typing import Any
 from .clock import RealTime, VirtualClock
 
 
-class InvocationTimeout(BaseException):  # noqa: N818 - mirrors Lambda's "Task timed out"
+class InvocationTimeout(BaseException):
     """Raised inside handler code when its invocation reaches its timeout.
 
     A BaseException, so that a handler's `except Exception` cannot swallow it: on Lambda the

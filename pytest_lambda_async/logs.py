@@ -123,7 +123,7 @@ class LogRouting:
         sys.stdout, sys.stderr, _HANDLER.request_id = self._saved
 
 
-class lambda_log_handler:  # noqa: N801 - used as a plain context manager
+class lambda_log_handler:
     """The runtime's handler on the root logger while the simulation runs (re-entrant)."""
 
     depth = 0
