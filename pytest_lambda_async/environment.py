@@ -40,6 +40,17 @@ _FAKE_CREDENTIALS = "testing"
 _PYTHON = f"python{sys.version_info.major}.{sys.version_info.minor}"
 _TRACE_KEY = os.environ.encodekey("_X_AMZN_TRACE_ID")
 _LIBRARY_DIRS = (f"{os.sep}site-packages{os.sep}", f"{os.sep}dist-packages{os.sep}")
+# Module globals of libraries (imported once per test process) that on Lambda live once per
+# execution environment, each being a process of its own: (module, name, the value a fresh
+# process starts with). Every environment keeps its own value of each, so that Powertools marks
+# the first invocation of every environment as its cold start, and only that one.
+PER_ENVIRONMENT_GLOBALS: list[tuple[str, str, Any]] = [
+    ("aws_lambda_powertools.logging.logger", "is_cold_start", True),
+    ("aws_lambda_powertools.tracing.tracer", "is_cold_start", True),
+    ("aws_lambda_powertools.metrics.base", "is_cold_start", True),
+    ("aws_lambda_powertools.metrics.provider.cold_start", "is_cold_start", True),
+]
+_MISSING = object()
 
 
 class EnvironmentState(str, enum.Enum):
@@ -217,6 +228,7 @@ class ExecutionEnvironment:
         self._timeout_timer: Any = None
         self._env_vars = self._lambda_environment()
         self._encoded_env: dict[Any, Any] = {}
+        self._globals: dict[tuple[str, str], Any] = {}
 
     def __repr__(self) -> str:
         return f"<ExecutionEnvironment {self.id} {self.state.value}>"
@@ -296,6 +308,7 @@ class ExecutionEnvironment:
         shadowed = {name: modules.get(name) for name in self.user_modules}
         modules.update(self.user_modules)
         previous_policy = swap_policy(self.policy)
+        previous_globals = self._enter_globals()
         previous_tempdir = tempfile.tempdir
         tempfile.tempdir = self.tmp
         # Real time the code may hold the thread in one stretch: CPU work costs no simulated
@@ -308,6 +321,7 @@ class ExecutionEnvironment:
                 yield
         finally:
             tempfile.tempdir = previous_tempdir
+            self._leave_globals(previous_globals)
             swap_policy(previous_policy)
             for name, module in shadowed.items():
                 if module is None:
@@ -315,6 +329,30 @@ class ExecutionEnvironment:
                 else:
                     modules[name] = module
             environ._data = saved_data  # type: ignore[attr-defined]
+
+    def _enter_globals(self) -> dict[tuple[str, str], Any]:
+        """Put this environment's own values of `PER_ENVIRONMENT_GLOBALS`; return what was there."""
+        previous: dict[tuple[str, str], Any] = {}
+        for modname, name, fresh in PER_ENVIRONMENT_GLOBALS:
+            module = sys.modules.get(modname)
+            if module is not None:
+                previous[modname, name] = getattr(module, name, _MISSING)
+                setattr(module, name, self._globals.get((modname, name), fresh))
+        return previous
+
+    def _leave_globals(self, previous: dict[tuple[str, str], Any]) -> None:
+        for modname, name, _fresh in PER_ENVIRONMENT_GLOBALS:
+            module = sys.modules.get(modname)
+            if module is None or not hasattr(module, name):
+                continue
+            # This environment's value, whether its code imported the module just now or not.
+            self._globals[modname, name] = getattr(module, name)
+            if (modname, name) in previous:
+                value = previous[modname, name]
+                if value is _MISSING:
+                    delattr(module, name)
+                else:
+                    setattr(module, name, value)
 
     # -- the life of an invocation ---------------------------------------------------------
     def begin(self, invocation: Invocation) -> None:

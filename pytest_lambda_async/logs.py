@@ -3,7 +3,10 @@
 While handler code runs, `sys.stdout` and `sys.stderr` route writes to the running
 invocation's log (and on to the original stream, so pytest still shows them), and the root
 logger has the runtime's handler with Lambda's text format. Work that thaws in a later
-invocation writes into that later invocation's log, as on Lambda.
+invocation writes into that later invocation's log, as on Lambda. So does a stream that
+handler code kept from an earlier invocation (a logging handler made during init, as
+Powertools' Logger makes one): on Lambda stdout is one stream for the life of the process,
+and a line belongs to the invocation running when it is written.
 """
 
 from __future__ import annotations
@@ -45,14 +48,20 @@ def current_log() -> InvocationLog | None:
 
 
 class _RoutedStream(io.TextIOBase):
-    """Stands in for sys.stdout/sys.stderr while handler code runs."""
+    """Stands in for sys.stdout/sys.stderr while handler code runs.
 
-    def __init__(self, original: TextIO, log: InvocationLog) -> None:
+    Writes go to the invocation running at the time of the write, not the one that was running
+    when the stream was installed: code may keep the stream (`logging.StreamHandler(sys.stdout)`
+    at import) and write to it in every later invocation.
+    """
+
+    def __init__(self, original: TextIO) -> None:
         self._original = original
-        self._log = log
 
     def write(self, text: str) -> int:
-        self._log.write(text)
+        log = current_log()
+        if log is not None:
+            log.write(text)
         return self._original.write(text)
 
     def flush(self) -> None:
@@ -112,8 +121,11 @@ class LogRouting:
 
     def __enter__(self) -> None:
         self._saved = (sys.stdout, sys.stderr, _HANDLER.request_id)
-        sys.stdout = _RoutedStream(sys.stdout, self._log)
-        sys.stderr = _RoutedStream(sys.stderr, self._log)
+        # Already routed (a nested invocation): the stream follows the innermost log as it is.
+        if not isinstance(sys.stdout, _RoutedStream):
+            sys.stdout = _RoutedStream(sys.stdout)
+        if not isinstance(sys.stderr, _RoutedStream):
+            sys.stderr = _RoutedStream(sys.stderr)
         _HANDLER.request_id = self._request_id
         _current.append(self._log)
 
