@@ -60,6 +60,7 @@ class VirtualEventLoop(asyncio.SelectorEventLoop):
         self._autojump_selector = selector
         self._driven = False
         self._threads_in_flight = 0
+        self._last_requested_when = self._last_assigned_when = -math.inf
         # This loop's tasks: asyncio.all_tasks(loop) scans every task of every loop.
         self._tasks: weakref.WeakSet[asyncio.Task[Any]] = weakref.WeakSet()
         # Called with each handle that was pending when the loop is discarded (leak detection).
@@ -146,6 +147,17 @@ class VirtualEventLoop(asyncio.SelectorEventLoop):
         handles: list[asyncio.Handle] = [h for h in self._ready if not h._cancelled]
         handles.extend(h for h in self._scheduled if not h._cancelled)
         return handles
+
+    def call_at(  # type: ignore[override]
+        self, when: float, callback: Callable[..., Any], *args: Any, context: Any = None
+    ) -> asyncio.TimerHandle:
+        # Timers due at the same instant run in the order they were set, as they practically
+        # always do with a real clock (asyncio's heap alone would not keep that order).
+        if when == self._last_requested_when:
+            self._last_assigned_when = math.nextafter(self._last_assigned_when, math.inf)
+        else:
+            self._last_requested_when = self._last_assigned_when = when
+        return super().call_at(self._last_assigned_when, callback, *args, context=context)
 
     def create_task(self, coro: Any, **kwargs: Any) -> asyncio.Task[Any]:
         task = super().create_task(coro, **kwargs)

@@ -281,3 +281,17 @@ def test_environment_markers_per_module_and_ini(pytester: pytest.Pytester) -> No
     result = pytester.runpytest()
     result.assert_outcomes(passed=3, errors=1)
     result.stdout.fnmatch_lines(["*reuse='sometimes' is not a reuse policy*"])
+
+
+def test_timers_due_at_the_same_instant_run_in_the_order_they_were_set(lambda_invoker: Invoker) -> None:
+    async def handler(event: Any, context: Any) -> list[int]:
+        order: list[int] = []
+
+        async def worker(n: int) -> None:
+            await asyncio.sleep(1)
+            order.append(n)
+
+        await asyncio.gather(*(worker(n) for n in range(12)))
+        return order
+
+    assert lambda_invoker.deploy(handler).invoke({}).payload == list(range(12))
