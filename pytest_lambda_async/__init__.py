@@ -19,6 +19,7 @@ _EXPORTS = {
     "EnvironmentSettings": "invoker",
     "EnvironmentState": "environment",
     "ExecutionEnvironment": "environment",
+    "Finding": "leaks",
     "FunctionSettings": "config",
     "InvalidParameterValueException": "errors",
     "InvalidRequestContentException": "errors",
@@ -28,7 +29,10 @@ _EXPORTS = {
     "LambdaContext": "context",
     "LambdaError": "errors",
     "LambdaFunction": "invoker",
+    "LambdaLeakWarning": "plugin",
     "LambdaUsageError": "errors",
+    "LeakDetector": "leaks",
+    "LeakKind": "leaks",
     "Outcome": "invoker",
     "RequestTooLargeException": "errors",
     "ResourceNotFoundException": "errors",
@@ -69,7 +73,11 @@ if TYPE_CHECKING:
     from .invoker import InvokeResult as InvokeResult
     from .invoker import LambdaFunction as LambdaFunction
     from .invoker import Outcome as Outcome
+    from .leaks import Finding as Finding
+    from .leaks import LeakDetector as LeakDetector
+    from .leaks import LeakKind as LeakKind
     from .loop import VirtualEventLoop as VirtualEventLoop
+    from .plugin import LambdaLeakWarning as LambdaLeakWarning
 
 __all__ = (
     "AWSError",
@@ -82,6 +90,7 @@ __all__ = (
     "EnvironmentSettings",
     "EnvironmentState",
     "ExecutionEnvironment",
+    "Finding",
     "FunctionSettings",
     "InvalidParameterValueException",
     "InvalidRequestContentException",
@@ -91,7 +100,10 @@ __all__ = (
     "LambdaContext",
     "LambdaError",
     "LambdaFunction",
+    "LambdaLeakWarning",
     "LambdaUsageError",
+    "LeakDetector",
+    "LeakKind",
     "Outcome",
     "RequestTooLargeException",
     "ResourceNotFoundException",

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import inspect
 import random
 import shutil
 import tempfile
 import uuid
 import warnings
 import zlib
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -18,8 +19,13 @@ if TYPE_CHECKING:
     from .config import FunctionSettings
     from .context import LambdaContext
     from .invoker import DeliverySettings, EnvironmentSettings, Invoker
+    from .leaks import LeakDetector
 
 _MODES = ("fail", "warn", "off")
+
+
+class LambdaLeakWarning(pytest.PytestWarning):
+    """Handler code left work pending when it returned (the `warn` leak mode)."""
 
 # ini name -> (FunctionSettings field, converter)
 _FUNCTION_INI = {
@@ -50,8 +56,8 @@ _MARKERS = {
     "(lambda_environment(reuse='never')).",
     "lambda_warm_start": "lambda_warm_start: every invocation lands in one warm environment "
     "(lambda_environment(reuse='always')).",
-    "lambda_leaks": "lambda_leaks(mode='fail'|'warn'|'off', ignore=[patterns]): what leaked "
-    "work does to this test, and findings that are deliberate.",
+    "lambda_leaks": "lambda_leaks(mode='fail'|'warn'|'off', ignore=[patterns], stacks=False): what "
+    "leaked work does to this test, findings that are deliberate, full creation stacks.",
     "lambda_delivery": "lambda_delivery(mode='exact'|'at-least-once', seed=..., duplicate_rate=...): "
     "how the async queue delivers events.",
 }
@@ -96,6 +102,8 @@ def pytest_configure(config: pytest.Config) -> None:
     _choice(config, "lambda_leaks", "--lambda-leaks")
     _choice(config, "lambda_unfinished_events", "--lambda-unfinished")
     config.stash[_SEED] = _run_seed(config)
+    if not hasattr(config, "workerinput"):  # under pytest-xdist the controller reports
+        config.pluginmanager.register(_Reporting(config), "lambda_async_reporting")
 
 
 def _choice(config: pytest.Config, ini: str, option: str) -> str:
@@ -222,8 +230,13 @@ def lambda_clock() -> VirtualClock:
 
 
 @pytest.fixture
-def lambda_context(request: pytest.FixtureRequest, lambda_clock: VirtualClock) -> LambdaContext:
-    """A `LambdaContext` for calling a handler directly, configured by `lambda_function`."""
+def lambda_context(
+    request: pytest.FixtureRequest, lambda_clock: VirtualClock, lambda_leaks: LeakDetector
+) -> LambdaContext:
+    """A `LambdaContext` for calling a handler directly, configured by `lambda_function`.
+
+    In an async test, work the test body leaves pending is checked by `lambda_leaks`.
+    """
     from .context import LambdaContext
 
     settings = function_settings(request.node)
@@ -243,7 +256,9 @@ def lambda_context(request: pytest.FixtureRequest, lambda_clock: VirtualClock) -
 
 
 @pytest.fixture
-def lambda_invoker(request: pytest.FixtureRequest, lambda_clock: VirtualClock) -> Iterator[Invoker]:
+def lambda_invoker(
+    request: pytest.FixtureRequest, lambda_clock: VirtualClock, lambda_leaks: LeakDetector
+) -> Iterator[Invoker]:
     """Deploys and invokes functions on `lambda_clock`; everything is shut down after the test."""
     from .invoker import Invoker
 
@@ -260,9 +275,11 @@ def lambda_invoker(request: pytest.FixtureRequest, lambda_clock: VirtualClock) -
         delivery=delivery_settings(item),
         real_time_budget=limit,
         tmp_root=tmp_root,
+        observers=[lambda_leaks.observer] if lambda_leaks.active else [],
     )
     hook = item.config.hook
     invoker.listeners.append(lambda kind, data: _notify(hook, item, kind, data))
+    invoker.listeners.append(_record(item).listen)
     from . import aws  # the moto bridge; it imports moto only if the test has
 
     aws.activate(invoker)
@@ -303,3 +320,121 @@ def _check_unfinished(item: pytest.Item, invoker: Invoker) -> None:
     if mode == "fail":
         pytest.fail(message, pytrace=False)
     warnings.warn(pytest.PytestWarning(message), stacklevel=1)
+
+
+# -- leaked work ------------------------------------------------------------------------------
+_RECORD = pytest.StashKey["TestRecord"]()
+if TYPE_CHECKING:
+    from .report import TestRecord
+
+
+def leak_settings(item: pytest.Item) -> dict[str, Any]:
+    """`LeakDetector` keywords: ini/option, then `lambda_leaks` markers (closest wins; ignores add up)."""
+    values: dict[str, Any] = {"mode": _choice(item.config, "lambda_leaks", "--lambda-leaks")}
+    ignore: list[str] = []
+    allowed = frozenset({"mode", "ignore", "stacks"})
+    for marker in reversed(list(item.iter_markers("lambda_leaks"))):
+        kwargs = _marker_values_of(item, marker, allowed)
+        ignore.extend([kwargs.pop("ignore")] if isinstance(kwargs.get("ignore"), str)
+                      else kwargs.pop("ignore", ()))
+        values.update(kwargs)
+    values["ignore"] = ignore
+    return values
+
+
+def _marker_values_of(item: pytest.Item, marker: pytest.Mark, allowed: frozenset[str]) -> dict[str, Any]:
+    if marker.args or set(marker.kwargs) - allowed:
+        raise pytest.UsageError(
+            f"@pytest.mark.{marker.name} takes the keywords {', '.join(sorted(allowed))}; got "
+            f"{marker.args!r} {sorted(marker.kwargs)!r} (in {item.nodeid})."
+        )
+    return dict(marker.kwargs)
+
+
+def _record(item: pytest.Item) -> TestRecord:
+    from .report import TestRecord
+
+    record = item.stash.get(_RECORD, None)
+    if record is None:
+        record = item.stash[_RECORD] = TestRecord()
+    return record
+
+
+@pytest.fixture
+def lambda_leaks(request: pytest.FixtureRequest) -> Iterator[LeakDetector]:
+    """The leaked-work detector: `watch()` for handlers the test calls itself, and `findings`."""
+    from .leaks import LeakDetector
+
+    item = request.node
+    detector = LeakDetector(**leak_settings(item))
+    hook = item.config.hook
+    detector.listeners.append(lambda finding: hook.pytest_lambda_async_leak(item=item, finding=finding))
+    yield detector
+    detector.close()
+    _check_leaks(item, detector)
+
+
+def _check_leaks(item: pytest.Item, detector: LeakDetector) -> None:
+    from .leaks import failure_message
+
+    if not detector.findings:
+        return
+    record = _record(item)
+    for finding in detector.findings:
+        record.add_leak(finding)
+        item.user_properties.append(("lambda_leak", str(finding).split("\n", 1)[0]))
+    message = failure_message(detector.findings)
+    if detector.mode == "fail":
+        pytest.fail(message, pytrace=False)
+    warnings.warn(LambdaLeakWarning(message), stacklevel=1)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Generator[None, object, object]:
+    # An async test that calls a handler with `lambda_context`: its body is the invocation.
+    funcargs = getattr(item, "funcargs", {})
+    if "lambda_context" in funcargs and inspect.iscoroutinefunction(getattr(item, "obj", None)):
+        with funcargs["lambda_leaks"].watch(funcargs["lambda_context"]):
+            return (yield)
+    return (yield)
+
+
+# -- the report -------------------------------------------------------------------------------
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    report = yield
+    record = item.stash.get(_RECORD, None)
+    if call.when == "teardown" and record:
+        # A plain attribute travels with the report from a pytest-xdist worker to the controller.
+        report.lambda_async = record.as_dict()  # type: ignore[attr-defined]
+    return report
+
+
+class _Reporting:
+    """Merges every test's record (the workers' too), then writes the JSON report and the summary."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        from .report import RunReport
+
+        self.config = config
+        self.run = RunReport()
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        self.run.add_result(report.nodeid, report.when or "", report.outcome)
+        data = getattr(report, "lambda_async", None)
+        if data:
+            self.run.add_record(report.nodeid, data)
+
+    def pytest_sessionfinish(self) -> None:
+        path = self.config.getoption("lambda_report")
+        if path:
+            self.run.write(str(path))
+
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        lines = self.run.summary_lines()
+        if lines:
+            terminalreporter.write_sep("=", "lambda")
+            for line in lines:
+                terminalreporter.write_line(line)

@@ -137,6 +137,8 @@ TIMER_HANDLER = """
 """
 
 
+# The timer is leaked on purpose: these tests show what Lambda does with it.
+@pytest.mark.lambda_leaks(mode="off")
 def test_frozen_timer_fires_at_the_start_of_the_next_invocation(
     lambda_invoker: Invoker, handler_module: Callable[..., str]
 ) -> None:
@@ -150,6 +152,7 @@ def test_frozen_timer_fires_at_the_start_of_the_next_invocation(
     assert second.log_result.index("timer fired: one") > start
 
 
+@pytest.mark.lambda_leaks(mode="off")
 def test_timer_does_not_fire_while_frozen_even_if_due(
     lambda_invoker: Invoker, handler_module: Callable[..., str]
 ) -> None:

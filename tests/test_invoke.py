@@ -100,6 +100,8 @@ def test_exception_gives_unhandled_error_payload_with_handler_frames(lambda_invo
     assert "[ERROR] ValueError: intentional failure" in result.log_result
 
 
+# The coroutine the strict runtime leaves behind is reported too; here that is the point.
+@pytest.mark.lambda_leaks(ignore=["awaitable-returned"])
 def test_strict_runtime_fails_async_handler_as_aws_does(lambda_invoker: Invoker) -> None:
     fn = lambda_invoker.deploy(async_echo, strict=True)
     result = fn.invoke({})
@@ -118,9 +120,11 @@ def test_strict_runtime_marker_applies_to_deploy(pytester: pytest.Pytester) -> N
             return 1
 
         @pytest.mark.lambda_function(strict=True)
+        @pytest.mark.lambda_leaks(ignore=["awaitable-returned"])
         def test_strict(lambda_invoker):
             assert lambda_invoker.deploy(handler).invoke({}).function_error == "Unhandled"
 
+        @pytest.mark.lambda_leaks(ignore=["awaitable-returned"])
         def test_default(lambda_invoker):
             assert lambda_invoker.deploy(handler).invoke({}).payload == 1
     """)

@@ -1,0 +1,135 @@
+"""The run's report: invocations, async outcomes and leaks, per test, as JSON and as a summary.
+
+`TestRecord` collects one test's data (an `Invoker` listener, and the leak detector's
+findings) as plain JSON-ready dicts, so it can travel from a pytest-xdist worker to the
+controller on the test's report. `RunReport` merges the records of the whole run, writes
+the `--lambda-report` document and the lines of the terminal summary.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections import Counter
+from typing import Any
+
+REPORT_VERSION = 1
+
+
+def _outcome_dict(function: str, outcome: Any) -> dict[str, Any]:
+    return {
+        "function": function,
+        "request_id": outcome.request_id,
+        "status": outcome.status,
+        "condition": outcome.condition,
+        "attempts": outcome.attempts,
+        "function_error": outcome.function_error,
+        "accepted_at": outcome.accepted_at,
+        "finished_at": outcome.finished_at,
+        "history": [
+            {
+                "number": attempt.number,
+                "status": attempt.status,
+                "start": attempt.started_at,
+                "end": attempt.ended_at,
+                "environment": attempt.environment_id,
+                "cold_start": attempt.cold_start,
+                "error_type": attempt.error_type,
+            }
+            for attempt in outcome.history
+        ],
+    }
+
+
+class TestRecord:
+    """What one test did: its invocations, async outcomes and leak findings."""
+
+    __test__ = False  # not a pytest test class
+
+    def __init__(self) -> None:
+        self.invocations: list[dict[str, Any]] = []
+        self.outcomes: list[dict[str, Any]] = []
+        self.leaks: list[dict[str, Any]] = []
+
+    def __bool__(self) -> bool:
+        return bool(self.invocations or self.outcomes or self.leaks)
+
+    def listen(self, kind: str, data: dict[str, Any]) -> None:
+        """An `Invoker.listeners` entry."""
+        if kind == "invocation":
+            self.invocations.append(dict(data))
+        elif kind == "outcome":
+            self.outcomes.append(_outcome_dict(data["function"], data["outcome"]))
+
+    def add_leak(self, finding: Any) -> None:
+        self.leaks.append(finding.as_dict())
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"invocations": self.invocations, "outcomes": self.outcomes, "leaks": self.leaks}
+
+
+class RunReport:
+    """The records of every test in the run, merged (on the pytest-xdist controller)."""
+
+    def __init__(self) -> None:
+        self.tests: dict[str, dict[str, Any]] = {}
+        self._outcomes: dict[str, str] = {}
+
+    def add_result(self, nodeid: str, when: str, outcome: str) -> None:
+        """A phase of a test ended: the test failed if any of its phases failed."""
+        if outcome == "failed" or (when == "call" and self._outcomes.get(nodeid) != "failed"):
+            self._outcomes[nodeid] = outcome
+        else:
+            self._outcomes.setdefault(nodeid, outcome)
+
+    def add_record(self, nodeid: str, data: dict[str, Any]) -> None:
+        entry = self.tests.setdefault(nodeid, {"invocations": [], "outcomes": [], "leaks": []})
+        for key in ("invocations", "outcomes", "leaks"):
+            entry[key].extend(data.get(key, ()))
+
+    def document(self) -> dict[str, Any]:
+        tests = [
+            {"nodeid": nodeid, "outcome": self._outcomes.get(nodeid, "unknown"), **data}
+            for nodeid, data in self.tests.items()
+        ]
+        return {
+            "version": REPORT_VERSION,
+            "totals": {
+                "tests": len(tests),
+                "invocations": sum(len(t["invocations"]) for t in tests),
+                "outcomes": dict(self._conditions()),
+                "leaks": sum(len(t["leaks"]) for t in tests),
+            },
+            "tests": tests,
+        }
+
+    def _conditions(self) -> Counter[str]:
+        return Counter(o["condition"] for data in self.tests.values() for o in data["outcomes"])
+
+    def write(self, path: str) -> None:
+        directory = os.path.dirname(os.path.abspath(path))
+        os.makedirs(directory, exist_ok=True)
+        with open(path, "w", encoding="utf-8") as stream:
+            json.dump(self.document(), stream, indent=2, sort_keys=False)
+            stream.write("\n")
+
+    def summary_lines(self) -> list[str]:
+        """The terminal summary's "lambda" section; empty when the run used no Lambda at all."""
+        if not self.tests:
+            return []
+        invocations = sum(len(data["invocations"]) for data in self.tests.values())
+        cold = sum(1 for data in self.tests.values() for i in data["invocations"] if i.get("cold_start"))
+        failed = sum(1 for data in self.tests.values() for i in data["invocations"]
+                     if i.get("status") == "failed")
+        lines = [f"invocations: {invocations} ({cold} cold start(s), {failed} failed)"]
+        conditions = self._conditions()
+        if conditions:
+            lines.append("async outcomes: " + ", ".join(
+                f"{condition} {count}" for condition, count in sorted(conditions.items())
+            ))
+        leaks = [(nodeid, leak) for nodeid, data in self.tests.items() for leak in data["leaks"]]
+        lines.append(f"leaks: {len(leaks)}")
+        for nodeid, leak in leaks:
+            where = leak["site"] or (f"defined at {leak['defined']}" if leak["defined"] else "site unknown")
+            lines.append(f"  {where} [{leak['kind']}] {leak['what']} ({nodeid})")
+        return lines
