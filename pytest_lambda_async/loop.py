@@ -86,9 +86,22 @@ class VirtualEventLoop(asyncio.SelectorEventLoop):
             ready = self._autojump_selector.select_real(max(0.0, target - now))
             self.clock.set_time(max(self.clock._now, min(target, now + RealTime.monotonic() - started)))
             return ready
-        target = check_wait(now, None if timeout is None else now + timeout, blocking=True)
+        wake = None if timeout is None else self._epoch_at(self.time() + timeout)
+        target = check_wait(now, wake, blocking=True)
         self.clock.set_time(max(target, now))
         return []
+
+    def _epoch_at(self, loop_time: float) -> float:
+        """The earliest epoch time at which this loop's time() is at least `loop_time`.
+
+        Epoch seconds round coarser than loop seconds: without this a jump could land a hair
+        before a timer, and the loop would wait for it for ever.
+        """
+        origin = self.clock.origin
+        wake = loop_time + origin
+        while wake - origin < loop_time:
+            wake = math.nextafter(wake, math.inf)
+        return wake
 
     # -- stepping by the simulation --------------------------------------------------------
     def run_ready(self) -> bool:
@@ -127,14 +140,7 @@ class VirtualEventLoop(asyncio.SelectorEventLoop):
         self._due()
         if not self._scheduled:
             return None
-        when: float = self._scheduled[0].when()
-        origin = self.clock.origin
-        wake = when + origin
-        # Epoch seconds round coarser than loop seconds: make sure that at `wake` the loop
-        # sees its timer as due, or the simulation would jump to the same instant for ever.
-        while wake - origin < when:
-            wake = math.nextafter(wake, math.inf)
-        return wake
+        return self._epoch_at(self._scheduled[0].when())
 
     def waiting_on_threads(self) -> bool:
         return self._threads_in_flight > 0

@@ -445,3 +445,20 @@ def test_nested_synchronous_invoke_from_an_async_handler(lambda_invoker: Invoker
     result = lambda_invoker.deploy(outer, name="outer", timeout=10).invoke({})
     assert result.payload == 42
     assert "outer timer" in result.log_result
+
+
+@pytest.mark.parametrize("start", [1795399879.2777836, 1_700_000_000.0])
+def test_asyncio_run_in_a_def_handler_wakes_at_its_timer(start: float) -> None:
+    # At epoch magnitudes `start + 0.01 - start` can fall short of 0.01: the loop must still
+    # see its timer as due after the jump (this hung until the real-time guard stopped it).
+    def handler(event: Any, context: Any) -> Any:
+        return asyncio.run(asyncio.sleep(0.01, result="woke"))
+
+    invoker = Invoker(VirtualClock(start=start))
+    try:
+        real = time.perf_counter()
+        result = invoker.deploy(handler).invoke({})
+        assert result.payload == "woke"
+        assert time.perf_counter() - real < 1.0
+    finally:
+        invoker.close()
