@@ -75,7 +75,11 @@ class _RoutedStream(io.TextIOBase):
         return getattr(self._original, "encoding", "utf-8") or "utf-8"
 
     def __getattr__(self, name: str) -> Any:
-        return getattr(self._original, name)
+        # Only reached for names the stream itself lacks; never recurse on a half-built one.
+        original = self.__dict__.get("_original")
+        if original is None:
+            raise AttributeError(name)
+        return getattr(original, name)
 
 
 class _LambdaFormatter(logging.Formatter):

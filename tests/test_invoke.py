@@ -462,3 +462,13 @@ def test_asyncio_run_in_a_def_handler_wakes_at_its_timer(start: float) -> None:
         assert time.perf_counter() - real < 1.0
     finally:
         invoker.close()
+
+
+def test_print_from_an_executor_thread_lands_in_the_log(lambda_invoker: Invoker) -> None:
+    async def handler(event: Any, context: Any) -> int:
+        await asyncio.get_running_loop().run_in_executor(None, print, "from a thread")
+        return 1
+
+    result = lambda_invoker.deploy(handler).invoke({})
+    assert (result.payload, result.function_error) == (1, None)
+    assert "from a thread" in result.log_result
