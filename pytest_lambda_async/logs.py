@@ -113,6 +113,21 @@ class LambdaLogHandler(logging.Handler):
 _HANDLER = LambdaLogHandler()
 
 
+# One routed stream per original stream, kept alive for the process: a thread may still be
+# inside print() on a stream after this thread swapped it out, and CPython's print holds only
+# a borrowed reference to sys.stdout (a freed stream there crashes the interpreter).
+_ROUTED: dict[int, tuple[Any, _RoutedStream]] = {}
+
+
+def _routed(stream: Any) -> Any:
+    if isinstance(stream, _RoutedStream):
+        return stream  # already routed (a nested invocation): it follows the innermost log
+    entry = _ROUTED.get(id(stream))
+    if entry is None or entry[0] is not stream:
+        entry = _ROUTED[id(stream)] = (stream, _RoutedStream(stream))
+    return entry[1]
+
+
 class LogRouting:
     """Route output to `log` while handler code runs (a re-entrant scope)."""
 
@@ -125,11 +140,8 @@ class LogRouting:
 
     def __enter__(self) -> None:
         self._saved = (sys.stdout, sys.stderr, _HANDLER.request_id)
-        # Already routed (a nested invocation): the stream follows the innermost log as it is.
-        if not isinstance(sys.stdout, _RoutedStream):
-            sys.stdout = _RoutedStream(sys.stdout)
-        if not isinstance(sys.stderr, _RoutedStream):
-            sys.stderr = _RoutedStream(sys.stderr)
+        sys.stdout = _routed(sys.stdout)
+        sys.stderr = _routed(sys.stderr)
         _HANDLER.request_id = self._request_id
         _current.append(self._log)
 
