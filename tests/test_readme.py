@@ -1,0 +1,69 @@
+"""README.md never lies: every code block is copied from a file the suite runs, or run here."""
+
+from __future__ import annotations
+
+import re
+import textwrap
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+README = (ROOT / "README.md").read_text()
+BLOCKS = re.findall(r"```(\w+)\n(.*?)```", README, re.S)
+
+# The ini block of README's "Configuration" section.
+README_INI = """\
+[pytest]
+lambda_function_name = orders
+lambda_timeout = 30
+lambda_memory_size = 512
+lambda_region = eu-west-1
+lambda_reuse = auto
+lambda_leaks = fail
+lambda_unfinished_events = fail
+"""
+
+
+def _copied_blocks() -> list[tuple[str, str]]:
+    blocks = []
+    for language, body in BLOCKS:
+        if language in ("python", "ini"):
+            source, _, code = body.partition("\n")
+            match = re.fullmatch(r"# from (\S+)", source.strip())
+            assert match, f"a {language} block in README.md does not say where it is from:\n{body}"
+            blocks.append((match.group(1), code))
+    return blocks
+
+
+@pytest.mark.parametrize(("source", "code"), _copied_blocks())
+def test_readme_block_is_copied_from_a_file_the_suite_runs(source: str, code: str) -> None:
+    text = (ROOT / source).read_text()
+    assert textwrap.dedent(code) in textwrap.dedent(text) or code in text, (
+        f"README.md has a block that is not in {source}:\n{code}"
+    )
+
+
+def test_readme_has_no_unfinished_sections() -> None:
+    assert not re.search(r"\b[A-Z]+_SECTION\b|TODO|TBD", README)
+
+
+def test_readme_ini_block_configures_a_suite(pytester: pytest.Pytester) -> None:
+    pytester.makeini(README_INI + "asyncio_default_fixture_loop_scope = function\n")
+    pytester.makepyfile("""
+        def test_configured(lambda_context, lambda_invoker):
+            assert lambda_context.function_name == "orders"
+            assert lambda_context.memory_limit_in_mb == "512"
+            assert lambda_context.get_remaining_time_in_millis() == 30000
+            assert lambda_context.invoked_function_arn.startswith("arn:aws:lambda:eu-west-1:")
+    """)
+    pytester.runpytest().assert_outcomes(passed=1)
+
+
+def test_readme_starts_with_the_two_commands() -> None:
+    first, second = (body for language, body in BLOCKS[:2])
+    assert "pip install -e . && pytest examples -rP" in first
+    ci = (ROOT / ".ci" / "run").read_text()
+    test_command = second.strip().splitlines()[-1].split("&& ")[-1]
+    assert test_command == "python -m pytest -n 2"
+    assert f"\n{test_command}\n" in ci
