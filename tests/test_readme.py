@@ -62,7 +62,7 @@ def test_readme_ini_block_configures_a_suite(pytester: pytest.Pytester) -> None:
 
 def test_readme_starts_with_the_two_commands() -> None:
     first, second = (body for language, body in BLOCKS[:2])
-    assert "pip install -e . && pytest examples -rP" in first
+    assert 'pip install -e ".[examples]" && pytest examples -rP' in first
     ci = (ROOT / ".ci" / "run").read_text()
     test_command = second.strip().splitlines()[-1].split("&& ")[-1]
     assert test_command == "python -m pytest -n 2"
