@@ -248,11 +248,15 @@ _FUTURES = (asyncio.Future, concurrent.futures.Future)
 
 
 def _is_internal_callback(callback: Any) -> bool:
-    """asyncio's own callbacks (task wake-ups, future callbacks, sleep timers)."""
-    if isinstance(getattr(callback, "__self__", None), _FUTURES):
+    """asyncio's own callbacks (task wake-ups, future callbacks, sleep timers) and the plugin's.
+
+    Decided from the callback alone, before any frame walk: this runs on every call_soon.
+    """
+    func = getattr(callback, "func", callback)  # look through functools.partial
+    if isinstance(getattr(func, "__self__", None), _FUTURES):
         return True
-    module = getattr(callback, "__module__", None)
-    return isinstance(module, str) and module.startswith("asyncio.")
+    module = getattr(func, "__module__", None)
+    return isinstance(module, str) and module.startswith(("asyncio.", "pytest_lambda_async."))
 
 
 # -- what is recorded while a window is open -------------------------------------------------
