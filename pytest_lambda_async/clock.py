@@ -82,7 +82,6 @@ class VirtualClock:
         self._timers: list[tuple[float, int, TimerHandle]] = []
         self._seq = itertools.count()
         self._drivers: list[ClockDriver] = []
-        self._listeners: list[Callable[[float], None]] = []
         # What must hold while the simulation runs (set by the invoker).
         self.run_scope: Callable[[], AbstractContextManager[None]] = nullcontext
 
@@ -111,17 +110,6 @@ class VirtualClock:
     def set_time(self, when: float) -> None:
         """Set simulated time directly, without running anything (the simulation's own use)."""
         self._now = when
-        for listener in self._listeners:
-            listener(when)
-
-    def add_listener(self, listener: Callable[[float], None]) -> None:
-        """Call `listener(now)` whenever simulated time changes (the freezegun bridge)."""
-        self._listeners.append(listener)
-        listener(self._now)
-
-    def remove_listener(self, listener: Callable[[float], None]) -> None:
-        if listener in self._listeners:
-            self._listeners.remove(listener)
 
     # -- scheduling ----------------------------------------------------------------------
     def call_at(self, when: float, callback: Callable[[], None]) -> TimerHandle:
@@ -141,11 +129,6 @@ class VirtualClock:
     def detach(self, driver: ClockDriver) -> None:
         if driver in self._drivers:
             self._drivers.remove(driver)
-
-    def has_pending(self) -> bool:
-        """True while a timer is scheduled or a driver is attached."""
-        self._drop_cancelled()
-        return bool(self._timers or self._drivers)
 
     def _drop_cancelled(self) -> None:
         while self._timers and self._timers[0][2].cancelled:
