@@ -46,18 +46,29 @@ class ClockDriver(Protocol):
         """Block for up to `seconds` of real time, returning early when a thread wakes the loop."""
 
 
+def _cancelled_callback() -> None:
+    """What a cancelled timer holds instead of its callback."""
+
+
 class TimerHandle:
     """A callback the clock runs at a simulated time. `cancel()` drops it."""
 
-    __slots__ = ("callback", "cancelled", "when")
+    __slots__ = ("_clock", "callback", "cancelled", "when")
 
-    def __init__(self, when: float, callback: Callable[[], None]) -> None:
+    def __init__(self, when: float, callback: Callable[[], None], clock: VirtualClock) -> None:
         self.when = when
         self.callback = callback
         self.cancelled = False
+        self._clock: VirtualClock | None = clock  # None once out of the clock's heap
 
     def cancel(self) -> None:
+        if self.cancelled:
+            return
         self.cancelled = True
+        # Let go of what the callback holds (an invocation, its task) at once.
+        self.callback = _cancelled_callback
+        if self._clock is not None:
+            self._clock._timer_cancelled()
 
 
 # Iterations in a row with something due and nothing run before the simulation gives up.
@@ -80,6 +91,7 @@ class VirtualClock:
         # Event loops count from here (see VirtualEventLoop.time).
         self.origin = self._now
         self._timers: list[tuple[float, int, TimerHandle]] = []
+        self._cancelled_in_heap = 0
         self._seq = itertools.count()
         self._drivers: list[ClockDriver] = []
         # What must hold while the simulation runs (set by the invoker).
@@ -114,8 +126,25 @@ class VirtualClock:
     # -- scheduling ----------------------------------------------------------------------
     def call_at(self, when: float, callback: Callable[[], None]) -> TimerHandle:
         """Run `callback` when simulated time reaches `when`."""
-        handle = TimerHandle(when, callback)
+        handle = TimerHandle(when, callback, self)
         heapq.heappush(self._timers, (when, next(self._seq), handle))
+        return handle
+
+    def _timer_cancelled(self) -> None:
+        # Cancelled timers leave the heap when they reach its top. Most timers are cancelled
+        # (every invocation's timeout), and a clock that never moves never pops them: sweep
+        # them out once they are half the heap, as asyncio does.
+        self._cancelled_in_heap += 1
+        if self._cancelled_in_heap > 64 and 2 * self._cancelled_in_heap > len(self._timers):
+            self._timers = [entry for entry in self._timers if not entry[2].cancelled]
+            heapq.heapify(self._timers)
+            self._cancelled_in_heap = 0
+
+    def _pop_timer(self) -> TimerHandle:
+        handle = heapq.heappop(self._timers)[2]
+        handle._clock = None
+        if handle.cancelled:
+            self._cancelled_in_heap -= 1
         return handle
 
     def call_later(self, delay: float, callback: Callable[[], None]) -> TimerHandle:
@@ -132,7 +161,7 @@ class VirtualClock:
 
     def _drop_cancelled(self) -> None:
         while self._timers and self._timers[0][2].cancelled:
-            heapq.heappop(self._timers)
+            self._pop_timer()
 
     def _next_time(self) -> float | None:
         self._drop_cancelled()
@@ -172,8 +201,7 @@ class VirtualClock:
                 continue
             self._drop_cancelled()
             if self._timers and self._timers[0][0] <= self._now:
-                _, _, handle = heapq.heappop(self._timers)
-                handle.callback()
+                self._pop_timer().callback()
                 continue
             wake = self._next_time()
             threads = any(driver.waiting_on_threads() for driver in self._drivers)

@@ -9,10 +9,11 @@ by an alarm after a real-time budget, so no test hangs.
 
 from __future__ import annotations
 
+# The C functions under `signal`: the module's wrappers convert to and from enums, which costs
+# more than the system calls themselves, and the guard is entered for every synchronous invoke.
+import _signal  # type: ignore[import-not-found]
 import signal
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from types import FrameType
 from typing import Any
 
@@ -27,7 +28,10 @@ class InvocationTimeout(BaseException):
     """
 
 
-class _Running:
+class RunningHandler:
+    """Marks handler code as running until `deadline` while entered (a `with` scope); the code
+    may hold the thread `real_budget` seconds of real time in one stretch."""
+
     __slots__ = ("blocked", "clock", "deadline", "real_budget", "real_started", "thread", "timed_out")
 
     def __init__(self, clock: VirtualClock, deadline: float, real_budget: float) -> None:
@@ -39,11 +43,18 @@ class _Running:
         self.timed_out = False
         self.blocked = False
 
+    def __enter__(self) -> RunningHandler:
+        _running.append(self)
+        return self
 
-_running: list[_Running] = []
+    def __exit__(self, *exc: object) -> None:
+        _running.remove(self)
 
 
-def current() -> _Running | None:
+_running: list[RunningHandler] = []
+
+
+def current() -> RunningHandler | None:
     """The innermost invocation whose code runs on this thread, if any."""
     if _running and _running[-1].thread == threading.get_ident():
         return _running[-1]
@@ -83,17 +94,6 @@ def virtual_sleep(seconds: float) -> None:
     running.clock.set_time(check_wait(now, now + max(0.0, seconds), blocking=True))
 
 
-@contextmanager
-def running_handler(clock: VirtualClock, deadline: float, real_budget: float) -> Iterator[_Running]:
-    """Mark handler code as running until `deadline`; it may hold the thread `real_budget` s."""
-    running = _Running(clock, deadline, real_budget)
-    _running.append(running)
-    try:
-        yield running
-    finally:
-        _running.remove(running)
-
-
 # How often the real-time guard looks at the running handler code.
 _GUARD_TICK = 0.1
 
@@ -129,20 +129,20 @@ class RealTimeGuard:
         self.depth += 1
         if self.depth == 1 and threading.current_thread() is threading.main_thread():
             self._armed = True
-            self._handler = signal.signal(signal.SIGALRM, _on_alarm)
-            self._previous_timer, _ = signal.setitimer(signal.ITIMER_REAL, _GUARD_TICK, _GUARD_TICK)
+            self._handler = _signal.signal(signal.SIGALRM, _on_alarm)
+            self._previous_timer, _ = _signal.setitimer(signal.ITIMER_REAL, _GUARD_TICK, _GUARD_TICK)
             self._started = RealTime.monotonic()
 
     def __exit__(self, *exc: object) -> None:
         self.depth -= 1
         if self.depth == 0 and self._armed:
             self._armed = False
-            signal.setitimer(signal.ITIMER_REAL, 0)
-            signal.signal(signal.SIGALRM, self._handler)
+            _signal.setitimer(signal.ITIMER_REAL, 0)
+            _signal.signal(signal.SIGALRM, self._handler)
             if self._previous_timer:
                 # Someone else's alarm (pytest-timeout, say) was pending: put back what is left.
                 left = self._previous_timer - (RealTime.monotonic() - self._started)
-                signal.setitimer(signal.ITIMER_REAL, max(left, 0.001))
+                _signal.setitimer(signal.ITIMER_REAL, max(left, 0.001))
 
 
 real_time_guard = RealTimeGuard()

@@ -19,8 +19,7 @@ import shutil
 import sys
 import tempfile
 import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
 from types import ModuleType
@@ -30,7 +29,7 @@ from . import runtime
 from .clock import VirtualClock
 from .config import FunctionSettings
 from .context import LambdaContext
-from .deadline import InvocationTimeout, real_time_guard, running_handler
+from .deadline import InvocationTimeout, RunningHandler, real_time_guard
 from .logs import InvocationLog, LogRouting, lambda_log_handler
 from .loop import EnvironmentLoopPolicy, VirtualEventLoop, no_running_loop, swap_policy
 
@@ -280,55 +279,14 @@ class ExecutionEnvironment:
         encodekey, encodevalue = os.environ.encodekey, os.environ.encodevalue
         self._encoded_env = {encodekey(k): encodevalue(v) for k, v in self._env_vars.items()}
 
-    @contextmanager
-    def user_code(self, invocation: Invocation, deadline: float, *, init: bool = False) -> Iterator[None]:
-        """Everything that holds while this environment's code runs.
+    def user_code(self, invocation: Invocation, deadline: float, *, init: bool = False) -> _UserCode:
+        """Everything that holds while this environment's code runs (a `with` scope).
 
         Lambda's environment variables (and the invocation's trace id, not set during init),
         this environment's loop policy, `/tmp`, its own copies of the user's modules, output
         routed to the invocation's log, and the deadline. All of it is undone on the way out.
         """
-        if self.function.on_first_code is not None:
-            self.function.on_first_code()
-        if self.tmp is None:
-            self._make_tmp()
-        environ = os.environ
-        saved_data = environ._data  # type: ignore[attr-defined]
-        data = saved_data.copy()
-        data.update(self._encoded_env)
-        if init:
-            data.pop(_TRACE_KEY, None)
-        else:
-            data[_TRACE_KEY] = environ.encodevalue(invocation.trace_id)
-        # The mapping is swapped, not edited key by key (putenv per variable would dominate the
-        # cost of an invocation): code inside sees Lambda's variables through os.environ, and
-        # whatever it sets there is gone when it returns.
-        environ._data = data  # type: ignore[attr-defined]
-        modules = sys.modules
-        shadowed = {name: modules.get(name) for name in self.user_modules}
-        modules.update(self.user_modules)
-        previous_policy = swap_policy(self.policy)
-        previous_globals = self._enter_globals()
-        previous_tempdir = tempfile.tempdir
-        tempfile.tempdir = self.tmp
-        # Real time the code may hold the thread in one stretch: CPU work costs no simulated
-        # time, so this is bounded by the whole timeout, not by what is left of it.
-        limit = INIT_TIMEOUT if init else self.function.settings.timeout
-        budget = min(self.function.real_time_budget, limit)
-        try:
-            with no_running_loop(), LogRouting(invocation.log, "" if init else invocation.request_id), \
-                    running_handler(self.clock, deadline, budget):
-                yield
-        finally:
-            tempfile.tempdir = previous_tempdir
-            self._leave_globals(previous_globals)
-            swap_policy(previous_policy)
-            for name, module in shadowed.items():
-                if module is None:
-                    modules.pop(name, None)
-                else:
-                    modules[name] = module
-            environ._data = saved_data  # type: ignore[attr-defined]
+        return _UserCode(self, invocation, deadline, init)
 
     def _enter_globals(self) -> dict[tuple[str, str], Any]:
         """Put this environment's own values of `PER_ENVIRONMENT_GLOBALS`; return what was there."""
@@ -655,6 +613,77 @@ class ExecutionEnvironment:
         if self.tmp is not None:
             shutil.rmtree(self.tmp, ignore_errors=True)
             self.tmp = None
+
+
+class _UserCode:
+    """The scope of `ExecutionEnvironment.user_code`. A class, not a generator: it is entered
+    at least once per invocation, and every microsecond there is paid by every test."""
+
+    __slots__ = ("_deadline", "_env", "_init", "_inner", "_invocation", "_saved")
+
+    def __init__(self, env: ExecutionEnvironment, invocation: Invocation, deadline: float,
+                 init: bool) -> None:
+        self._env = env
+        self._invocation = invocation
+        self._deadline = deadline
+        self._init = init
+
+    def __enter__(self) -> None:
+        env, invocation, init = self._env, self._invocation, self._init
+        function = env.function
+        # What can fail comes first, before anything is swapped.
+        if function.on_first_code is not None:
+            function.on_first_code()
+        if env.tmp is None:
+            env._make_tmp()
+        environ = os.environ
+        saved_data = environ._data  # type: ignore[attr-defined]
+        data = saved_data.copy()
+        data.update(env._encoded_env)
+        if init:
+            data.pop(_TRACE_KEY, None)
+        else:
+            data[_TRACE_KEY] = environ.encodevalue(invocation.trace_id)
+        # The mapping is swapped, not edited key by key (putenv per variable would dominate the
+        # cost of an invocation): code inside sees Lambda's variables through os.environ, and
+        # whatever it sets there is gone when it returns.
+        environ._data = data  # type: ignore[attr-defined]
+        shadowed = None
+        if env.user_modules:
+            modules = sys.modules
+            shadowed = {name: modules.get(name) for name in env.user_modules}
+            modules.update(env.user_modules)
+        self._saved = (saved_data, shadowed, swap_policy(env.policy), env._enter_globals(),
+                       tempfile.tempdir)
+        tempfile.tempdir = env.tmp
+        # Real time the code may hold the thread in one stretch: CPU work costs no simulated
+        # time, so this is bounded by the whole timeout, not by what is left of it.
+        limit = INIT_TIMEOUT if init else function.settings.timeout
+        budget = min(function.real_time_budget, limit)
+        self._inner = inner = (
+            no_running_loop(),
+            LogRouting(invocation.log, "" if init else invocation.request_id),
+            RunningHandler(env.clock, self._deadline, budget),
+        )
+        for scope in inner:
+            scope.__enter__()
+
+    def __exit__(self, *exc: object) -> None:
+        for scope in reversed(self._inner):
+            scope.__exit__()
+        saved_data, shadowed, previous_policy, previous_globals, previous_tempdir = self._saved
+        env = self._env
+        tempfile.tempdir = previous_tempdir
+        env._leave_globals(previous_globals)
+        swap_policy(previous_policy)
+        if shadowed is not None:
+            modules = sys.modules
+            for name, module in shadowed.items():
+                if module is None:
+                    modules.pop(name, None)
+                else:
+                    modules[name] = module
+        os.environ._data = saved_data  # type: ignore[attr-defined]
 
 
 class _SimulationScope:

@@ -472,3 +472,23 @@ def test_print_from_an_executor_thread_lands_in_the_log(lambda_invoker: Invoker)
     result = lambda_invoker.deploy(handler).invoke({})
     assert (result.payload, result.function_error) == (1, None)
     assert "from a thread" in result.log_result
+
+
+def test_past_invocations_are_not_kept_alive(lambda_invoker: Invoker) -> None:
+    # Each invocation's timeout timer is cancelled when the handler returns; a cancelled timer
+    # must let go of the invocation and its task, even while the clock never moves.
+    import weakref
+
+    tasks: list[weakref.ref[asyncio.Task[Any]]] = []
+
+    async def handler(event: Any, context: Any) -> int:
+        task = asyncio.current_task()
+        assert task is not None
+        tasks.append(weakref.ref(task))
+        return 1
+
+    fn = lambda_invoker.deploy(handler)
+    for _ in range(200):
+        fn.invoke({})
+    assert sum(ref() is not None for ref in tasks) <= 1
+    assert len(lambda_invoker.clock._timers) < 100
