@@ -12,6 +12,7 @@ from __future__ import annotations
 # The C functions under `signal`: the module's wrappers convert to and from enums, which costs
 # more than the system calls themselves, and the guard is entered for every synchronous invoke.
 import _signal  # type: ignore[import-not-found]
+import atexit
 import signal
 import threading
 from types import FrameType
@@ -99,6 +100,8 @@ _GUARD_TICK = 0.1
 
 
 def _on_alarm(_signum: int, _frame: FrameType | None) -> None:
+    if real_time_guard._tick():
+        return
     running = current()
     if running is None or running.timed_out:
         return
@@ -113,36 +116,67 @@ def _on_alarm(_signum: int, _frame: FrameType | None) -> None:
 class RealTimeGuard:
     """While the simulation runs, stop handler code that holds the thread past its budget.
 
-    One periodic alarm for the whole run (not one per invocation): each tick checks how long
-    the running handler code has held the thread. Re-entrant. Signals reach only the main
-    thread; elsewhere the simulated deadline is the only guard.
+    One periodic alarm (not one per invocation): each tick checks how long the running handler
+    code has held the thread. Re-entrant. Leaving the simulation does not disarm it: arming
+    costs two system calls, paid on every synchronous invoke. The first tick that finds the
+    simulation left (at most one tick later), or `release()`, puts back the SIGALRM handler and
+    timer that were there before. Signals reach only the main thread; elsewhere the simulated
+    deadline is the only guard.
     """
 
     def __init__(self) -> None:
         self.depth = 0
         self._armed = False
+        self._exit_hook = False
         self._handler: Any = None
-        self._previous_timer = 0.0
-        self._started = 0.0
+        # The alarm someone else had set (pytest-timeout, say), as a monotonic time, or 0.
+        self._previous_due = 0.0
 
     def __enter__(self) -> None:
         self.depth += 1
-        if self.depth == 1 and threading.current_thread() is threading.main_thread():
-            self._armed = True
+        if self.depth == 1 and threading.get_ident() == threading.main_thread().ident:
+            if self._armed and _signal.getsignal(signal.SIGALRM) is _on_alarm:
+                return
+            # Not armed, or code in between installed its own handler: that one is now the
+            # handler to put back.
+            if not self._exit_hook:
+                # A program that never calls release() must not be killed at exit by the alarm.
+                atexit.register(self.release)
+                self._exit_hook = True
             self._handler = _signal.signal(signal.SIGALRM, _on_alarm)
-            self._previous_timer, _ = _signal.setitimer(signal.ITIMER_REAL, _GUARD_TICK, _GUARD_TICK)
-            self._started = RealTime.monotonic()
+            previous, _ = _signal.setitimer(signal.ITIMER_REAL, _GUARD_TICK, _GUARD_TICK)
+            self._previous_due = RealTime.monotonic() + previous if previous else 0.0
+            self._armed = True
 
     def __exit__(self, *exc: object) -> None:
         self.depth -= 1
+
+    def release(self) -> None:
+        """Disarm now, if the simulation is not running (the end of a test)."""
         if self.depth == 0 and self._armed:
-            self._armed = False
-            _signal.setitimer(signal.ITIMER_REAL, 0)
+            self._disarm()
+
+    def _disarm(self) -> None:
+        self._armed = False
+        _signal.setitimer(signal.ITIMER_REAL, 0)
+        if _signal.getsignal(signal.SIGALRM) is _on_alarm:
             _signal.signal(signal.SIGALRM, self._handler)
-            if self._previous_timer:
-                # Someone else's alarm (pytest-timeout, say) was pending: put back what is left.
-                left = self._previous_timer - (RealTime.monotonic() - self._started)
-                _signal.setitimer(signal.ITIMER_REAL, max(left, 0.001))
+        if self._previous_due:
+            # Someone else's alarm was pending: put back what is left of it.
+            _signal.setitimer(signal.ITIMER_REAL, max(self._previous_due - RealTime.monotonic(), 0.001))
+
+    def _tick(self) -> bool:
+        """Disarm when the simulation has been left, or when the alarm we displaced is due
+        (then pass it on). True if the tick is dealt with."""
+        if self.depth == 0:
+            if self._armed:
+                self._disarm()
+            return True
+        if self._previous_due and RealTime.monotonic() >= self._previous_due:
+            # Give the alarm back to its owner; it arrives a moment later, as it would have.
+            self._disarm()
+            return True
+        return False
 
 
 real_time_guard = RealTimeGuard()

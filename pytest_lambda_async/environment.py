@@ -218,6 +218,8 @@ class ExecutionEnvironment:
         self.policy = EnvironmentLoopPolicy(self.clock)
         self.module: ModuleType | None = None
         self.handler: Callable[..., Any] | None = None
+        # Whether the handler runs as a task on this environment's loop (set by init).
+        self.is_async_handler = False
         self.current: Invocation | None = None
         self.invocations = 0
         self.last_used = self.clock.time()
@@ -237,15 +239,6 @@ class ExecutionEnvironment:
         """The environment's own event loop, if it has one yet."""
         loop = self.policy.environment_loop
         return None if loop is None or loop.is_closed() else loop
-
-    @property
-    def is_async_handler(self) -> bool:
-        handler = self.handler
-        if handler is None or self.function.settings.strict:
-            return False
-        return inspect.iscoroutinefunction(handler) or inspect.iscoroutinefunction(
-            getattr(handler, "__call__", None)  # noqa: B004 - a callable object's async __call__
-        )
 
     # -- the scope handler code runs in ------------------------------------------------------
     def _lambda_environment(self) -> dict[str, str]:
@@ -338,6 +331,7 @@ class ExecutionEnvironment:
                 before = set(sys.modules)
                 try:
                     self.handler = self._load_handler()
+                    self.is_async_handler = _runs_as_task(self.handler, self.function.settings)
                 finally:
                     self._adopt_user_modules(before)
             except runtime.Fault as fault:
@@ -483,8 +477,9 @@ class ExecutionEnvironment:
             else:
                 self._set_value(invocation, task.result())
         # Like run_until_complete: the loop stops after this iteration, then the environment freezes.
-        if self.loop is not None and self.loop.is_running():
-            self.loop.stop()
+        loop = task.get_loop()
+        if loop.is_running():
+            loop.stop()
         self._handler_returned(invocation)
 
     def _async_timeout(self, invocation: Invocation, task: asyncio.Task[Any]) -> None:
@@ -715,6 +710,15 @@ class _SimulationScope:
 
 
 simulation_scope = _SimulationScope()
+
+
+def _runs_as_task(handler: Callable[..., Any], settings: FunctionSettings) -> bool:
+    # The strict runtime calls every handler as a plain function, as the AWS runtime does.
+    if settings.strict:
+        return False
+    return inspect.iscoroutinefunction(handler) or inspect.iscoroutinefunction(
+        getattr(handler, "__call__", None)  # noqa: B004 - a callable object's async __call__
+    )
 
 
 async def _await_handler(handler: Callable[..., Any], event: Any, context: LambdaContext) -> Any:

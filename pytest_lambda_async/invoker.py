@@ -20,6 +20,7 @@ from typing import Any
 from . import runtime
 from .clock import TimerHandle, VirtualClock
 from .config import FunctionSettings
+from .deadline import real_time_guard
 from .destinations import (
     Delivery,
     Sink,
@@ -707,4 +708,5 @@ class Invoker:
         with simulation_scope():
             for function in self.functions:
                 function.close()
+        real_time_guard.release()
         self.time_patches.stop()

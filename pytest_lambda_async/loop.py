@@ -33,8 +33,14 @@ class _AutojumpSelector(selectors.DefaultSelector):
     """Polls real I/O without blocking, and turns every would-be wait into simulated time."""
 
     loop: VirtualEventLoop
+    _fd_to_key: dict[Any, selectors.SelectorKey]  # the base selector's registrations
 
     def select(self, timeout: float | None = None) -> list[tuple[selectors.SelectorKey, int]]:
+        if timeout is not None and timeout <= 0 and len(self._fd_to_key) <= 1:
+            # Callbacks are ready and the loop's own wake-up pipe is all there is to poll: the
+            # callbacks a thread sends land in the ready queue without it, and the pipe is
+            # drained by the next poll that must happen anyway (the loop going idle).
+            return []
         ready = super().select(0)
         if ready or (timeout is not None and timeout <= 0):
             return ready
