@@ -46,6 +46,9 @@ RETRY_DELAYS = (60.0, 120.0)
 # documented (UNCONFIRMED) and 2 matches LocalStack.
 THROTTLE_BACKOFF_FIRST = 1.0
 THROTTLE_BACKOFF_MAX = 300.0
+# A UUID's version (4) and variant (10xx) bits.
+_UUID4_CLEAR = ~((0xF << 76) | (0x4 << 60))
+_UUID4_SET = (0x4 << 76) | (0x8 << 60)
 
 
 # Settings that only steer the async queue and its targets: changing them keeps environments.
@@ -585,8 +588,9 @@ class Invoker:
 
     def _request_id(self) -> str:
         # A version-4 UUID from the seeded generator, so request ids repeat with the seed.
-        h = f"{self.random.getrandbits(128):032x}"
-        return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{'89ab'[int(h[16], 16) & 3]}{h[17:20]}-{h[20:]}"
+        bits = self.random.getrandbits(128) & _UUID4_CLEAR | _UUID4_SET
+        h = f"{bits:032x}"
+        return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
     def _trace_id(self) -> str:
         rng = self.random

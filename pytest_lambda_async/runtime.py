@@ -128,6 +128,8 @@ class _Encoder(simplejson.JSONEncoder):
 
 
 _ENCODER = _Encoder()
+# A caller's event: plain JSON, as the Invoke API takes it.
+_EVENT_ENCODER = simplejson.JSONEncoder(allow_nan=False)
 
 
 def marshal_response(value: Any) -> bytes:
@@ -153,7 +155,7 @@ def encode_event(event: Any, *, limit: int, operation: str = "Invoke") -> bytes:
         body = event
     else:
         try:
-            body = simplejson.dumps(event, allow_nan=False).encode("utf-8")
+            body = _EVENT_ENCODER.encode(event).encode("utf-8")
         except (TypeError, ValueError) as exc:
             raise LambdaUsageError(
                 f"The event is not JSON, so Lambda could not deliver it: {exc}. Lambda events are "
