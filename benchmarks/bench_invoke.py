@@ -4,6 +4,9 @@ Prints, from one run (ratios, since machines are noisy):
 - invocations per second of `fn.invoke` on a trivial `async def` handler;
 - the same for `loop.run_until_complete(handler(event, ctx))` on one reused loop;
 - their ratio (target <= 3);
+- the same for the "spec floor": only what the spec makes every invoke do (the event and the
+  response JSON round-tripped, a fresh context, the handler as a task on a loop), none of the
+  plugin's machinery; its ratio to bare is the least any invoke could reach;
 - the ratio of `pytest --collect-only` time on 500 trivial tests with the plugin to the same
   with `-p no:lambda_async` (target <= 1.10).
 
@@ -20,7 +23,7 @@ import tempfile
 import time
 from typing import Any
 
-from pytest_lambda_async import Invoker, LambdaContext, VirtualClock
+from pytest_lambda_async import Invoker, LambdaContext, VirtualClock, runtime
 
 
 async def handler(event: Any, context: Any) -> dict[str, Any]:
@@ -36,7 +39,7 @@ def per_second(fn: Any, seconds: float = 1.5) -> float:
     return count / elapsed
 
 
-def bench_invoke() -> tuple[float, float]:
+def bench_invoke() -> tuple[float, float, float]:
     clock = VirtualClock()
     invoker = Invoker(clock)
     fn = invoker.deploy(handler, name="bench")
@@ -52,8 +55,23 @@ def bench_invoke() -> tuple[float, float]:
         log_stream_name="s", deadline_ms=0, clock=clock,
     )
     bare = per_second(lambda: loop.run_until_complete(handler(event, ctx)))
+
+    def spec_floor() -> Any:
+        # What the spec makes every invoke do, with none of the plugin's machinery: the event
+        # and the response each JSON round-tripped as the runtime does, a fresh context, and
+        # the handler run as a task on a loop.
+        body = runtime.encode_event(event, limit=runtime.MAX_SYNC_PAYLOAD)
+        context = LambdaContext(
+            aws_request_id="id", function_name="bench", function_version="$LATEST",
+            memory_limit_in_mb="128", invoked_function_arn="arn", log_group_name="g",
+            log_stream_name="s", deadline_ms=0, clock=clock,
+        )
+        value = loop.run_until_complete(handler(runtime.unmarshal_request(body), context))
+        return runtime.unmarshal_request(runtime.marshal_response(value))
+
+    floor = per_second(spec_floor)
     loop.close()
-    return plugin, bare
+    return plugin, bare, floor
 
 
 def collect_seconds(directory: str, *extra: str, repeat: int = 5) -> float:
@@ -82,10 +100,12 @@ def bench_collect() -> tuple[float, float]:
 
 
 def main() -> None:
-    plugin, bare = bench_invoke()
+    plugin, bare, floor = bench_invoke()
     print(f"fn.invoke (trivial async def handler): {plugin:10.0f} invocations/s")
     print(f"bare loop.run_until_complete:          {bare:10.0f} invocations/s")
     print(f"ratio bare/plugin (target <= 3):       {bare / plugin:10.2f}")
+    print(f"spec floor (JSON both ways, context):  {floor:10.0f} invocations/s")
+    print(f"ratio bare/spec floor:                 {bare / floor:10.2f}")
     with_plugin, without = bench_collect()
     print(f"collect 500 tests with plugin:         {with_plugin * 1000:10.1f} ms")
     print(f"collect 500 tests, -p no:lambda_async: {without * 1000:10.1f} ms")
