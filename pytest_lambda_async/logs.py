@@ -36,7 +36,10 @@ class InvocationLog:
 
     def tail(self, limit: int = LOG_RESULT_LIMIT) -> str:
         """The last `limit` bytes, as Lambda's `LogResult` holds them."""
-        data = self.text().encode("utf-8")[-limit:]
+        text = self.text()
+        if 4 * len(text) <= limit:  # no character takes more than 4 bytes in UTF-8
+            return text
+        data = text.encode("utf-8")[-limit:]
         return data.decode("utf-8", errors="ignore")
 
 

@@ -492,3 +492,20 @@ def test_past_invocations_are_not_kept_alive(lambda_invoker: Invoker) -> None:
         fn.invoke({})
     assert sum(ref() is not None for ref in tasks) <= 1
     assert len(lambda_invoker.clock._timers) < 100
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("€" * 1100, "€" * 1100),  # 3,300 bytes: all of it
+        ("😀" * 1024, "😀" * 1024),  # exactly 4,096 bytes
+        ("😀" * 1025, "😀" * 1024),
+        ("x" + "€" * 2000, "€" * 1365),  # the cut falls inside a character, which is dropped
+    ],
+)
+def test_log_result_is_the_last_4096_bytes(text: str, expected: str) -> None:
+    from pytest_lambda_async.logs import InvocationLog
+
+    log = InvocationLog()
+    log.write(text)
+    assert log.tail() == expected
