@@ -32,7 +32,7 @@ import sysconfig
 import threading
 import warnings
 from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from types import CodeType, FrameType
 from typing import Any
 
@@ -168,13 +168,30 @@ def _show_path(filename: str) -> str:
     return shown
 
 
-@dataclass
 class _Site:
-    """Where work was created: the first user frame, and who made the call."""
+    """Where work was created: the first user frame, and who made the call.
 
-    site: str = ""
-    by_library: bool = False
-    stack: tuple[str, ...] = ()
+    Kept raw (file name, line number) and turned into text only when a finding is made: most
+    work that is recorded finishes in time and is never reported.
+    """
+
+    __slots__ = ("by_library", "filename", "frames", "lineno")
+
+    def __init__(self, filename: str = "", lineno: int = 0, by_library: bool = False,
+                 frames: tuple[tuple[str, int, str], ...] = ()) -> None:
+        self.filename = filename
+        self.lineno = lineno
+        self.by_library = by_library
+        self.frames = frames  # the creation stack, innermost first, when `stacks` is on
+
+    @property
+    def site(self) -> str:
+        """The site as a finding shows it ("path/to/app.py:12"), or "" when unknown."""
+        return f"{_show_path(self.filename)}:{self.lineno}" if self.filename else ""
+
+    @property
+    def stack(self) -> tuple[str, ...]:
+        return tuple(f"{_show_path(filename)}:{lineno} in {name}" for filename, lineno, name in self.frames)
 
 
 _STACK_LIMIT = 12
@@ -191,22 +208,21 @@ def _site_from_frame(frame: FrameType | None, stacks: bool) -> _Site | None:
         if origin != _STDLIB and first is None:
             first = origin
         if origin == _USER:
-            site = f"{_show_path(code.co_filename)}:{frame.f_lineno}"
-            stack = _stack_from(frame) if stacks else ()
-            return _Site(site, first == _LIBRARY, stack)
+            return _Site(code.co_filename, frame.f_lineno, first == _LIBRARY,
+                         _stack_from(frame) if stacks else ())
         frame = frame.f_back
     return _Site(by_library=first == _LIBRARY)
 
 
-def _stack_from(frame: FrameType | None) -> tuple[str, ...]:
-    lines: list[str] = []
-    while frame is not None and len(lines) < _STACK_LIMIT:
+def _stack_from(frame: FrameType | None) -> tuple[tuple[str, int, str], ...]:
+    frames: list[tuple[str, int, str]] = []
+    while frame is not None and len(frames) < _STACK_LIMIT:
         code = frame.f_code
         if _origin(code.co_filename) == _PLUGIN:
             break
-        lines.append(f"{_show_path(code.co_filename)}:{frame.f_lineno} in {code.co_name}")
+        frames.append((code.co_filename, frame.f_lineno, code.co_name))
         frame = frame.f_back
-    return tuple(lines)
+    return tuple(frames)
 
 
 def _site_from_origin(origin: tuple[tuple[str, int, str], ...] | None, stacks: bool) -> _Site | None:
@@ -218,11 +234,8 @@ def _site_from_origin(origin: tuple[tuple[str, int, str], ...] | None, stacks: b
         if kind == _PLUGIN:
             return None
         if kind == _USER:
-            stack = tuple(
-                f"{_show_path(f)}:{n} in {fn}" for f, n, fn in origin[index:]
-                if _origin(f) != _PLUGIN
-            ) if stacks else ()
-            return _Site(f"{_show_path(filename)}:{lineno}", False, stack)
+            frames = origin[index:] if stacks else ()
+            return _Site(filename, lineno, False, tuple(f for f in frames if _origin(f[0]) != _PLUGIN))
     return None
 
 
@@ -260,32 +273,49 @@ def _is_internal_callback(callback: Any) -> bool:
 
 
 # -- what is recorded while a window is open -------------------------------------------------
-@dataclass
 class _Created:
-    obj: Any
-    site: _Site
-    loop: Any = None
-    detail: str = ""
-    target: Any = None
+    """One piece of work created in a window."""
+
+    __slots__ = ("detail", "loop", "obj", "site", "target")
+
+    def __init__(self, obj: Any, site: _Site, loop: Any = None, detail: str = "", target: Any = None) -> None:
+        self.obj = obj
+        self.site = site
+        self.loop = loop
+        self.detail = detail
+        self.target = target
 
 
-@dataclass
 class _Window:
-    detector: LeakDetector
-    env: ExecutionEnvironment | None = None
-    invocation: Invocation | None = None
-    function: str | None = None
-    request_id: str | None = None
-    tasks: list[_Created] = field(default_factory=list)
-    handles: list[_Created] = field(default_factory=list)
-    threads: list[_Created] = field(default_factory=list)
-    futures: list[_Created] = field(default_factory=list)
-    findings: list[Finding] = field(default_factory=list)
-    returned: list[Any] = field(default_factory=list)
+    """What one window recorded. A plain slotted class: one is made per invocation."""
+
+    __slots__ = ("detector", "env", "findings", "function", "futures", "handles", "invocation",
+                 "request_id", "returned", "tasks", "threads")
+
+    def __init__(self, detector: LeakDetector, env: ExecutionEnvironment | None = None,
+                 invocation: Invocation | None = None, function: str | None = None,
+                 request_id: str | None = None) -> None:
+        self.detector = detector
+        self.env = env
+        self.invocation = invocation
+        self.function = function
+        self.request_id = request_id
+        self.tasks: list[_Created] = []
+        self.handles: list[_Created] = []
+        self.threads: list[_Created] = []
+        self.futures: list[_Created] = []
+        self.findings: list[Finding] = []
+        self.returned: list[Any] = []
 
     @property
     def stacks(self) -> bool:
         return self.detector.stacks
+
+    @property
+    def empty(self) -> bool:
+        """Nothing was created, found or returned in it: there is nothing to check."""
+        return not (self.tasks or self.handles or self.threads or self.futures
+                    or self.findings or self.returned)
 
     def finding(self, kind: LeakKind, name: str, what: str, site: _Site | None, fate: str,
                 defined: str = "") -> Finding:
@@ -535,7 +565,7 @@ def _task_finding(window: _Window, created: _Created, fate: str,
     coro = task.get_coro()
     name = getattr(coro, "__qualname__", None) or task.get_name()
     site: _Site | None = created.site
-    if not created.site.site:
+    if not created.site.filename:
         site = _site_from_origin(getattr(coro, "cr_origin", None), window.stacks) or created.site
     cancelled = kind is LeakKind.PENDING_TASK and _cancelling(task)
     state = " (cancel requested, never awaited)" if cancelled else ""
@@ -581,6 +611,10 @@ def _awaitable_finding(window: _Window, value: Any, tasks: dict[int, _Created]) 
                           site, _FATE_RETURNED, _defined_at(coro))
 
 
+# The exact types handlers nearly always return: none is awaitable (a subclass may be, and is checked).
+_NOT_AWAITABLE = frozenset({dict, list, str, bytes, int, float, bool, tuple, type(None)})
+
+
 def _is_awaitable(value: Any) -> bool:
     return inspect.isawaitable(value) or isinstance(value, asyncio.Future)
 
@@ -592,11 +626,13 @@ def _collect(window: _Window, fate: str, *, killed: bool = False) -> list[Findin
         # The invocation timed out or crashed: Lambda resets the environment, so what the
         # handler was still doing is not a leak (the test sees the timeout or the crash).
         return [f for f in findings if f.kind is LeakKind.NEVER_AWAITED]
-    tasks = {id(created.obj): created for created in window.tasks}
-    returned = {id(value) for value in window.returned}
-    for value in window.returned:
-        if _is_awaitable(value):
-            findings.append(_awaitable_finding(window, value, tasks))
+    returned: set[int] = set()
+    if window.returned:
+        tasks = {id(created.obj): created for created in window.tasks}
+        returned = {id(value) for value in window.returned}
+        for value in window.returned:
+            if _is_awaitable(value):
+                findings.append(_awaitable_finding(window, value, tasks))
     for created in window.tasks:
         task = created.obj
         if not task.done() and id(task) not in returned and not task.get_loop().is_closed():
@@ -647,10 +683,14 @@ class LeakObserver(EnvironmentObserver):
             return
         del self._open[id(env)]
         _TRACKER.close(window)
-        if _is_awaitable(invocation.returned):
-            window.returned.append(invocation.returned)
+        returned = invocation.returned
+        if type(returned) not in _NOT_AWAITABLE and _is_awaitable(returned):
+            window.returned.append(returned)
+        if window.empty:
+            return
         killed = invocation.timed_out or invocation.error_type == "Runtime.ExitError"
-        self._known.update(id(c.obj) for c in (*window.tasks, *window.handles))
+        self._known.update([id(c.obj) for c in window.tasks])
+        self._known.update([id(c.obj) for c in window.handles])
         self.detector._add(_collect(window, FROZEN, killed=killed))
 
     def work_lost(self, env: ExecutionEnvironment, pending: list[Any], reason: str) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -584,3 +585,19 @@ def test_with_watch_finds_an_executor_job_and_ignores_the_idle_pool() -> None:
             pool.submit(stop.wait)
         stop.set()
     assert [f.kind for f in detector.findings] == [LeakKind.EXECUTOR_JOB]
+
+
+def test_nested_watch_blocks_close_their_own_window() -> None:
+    # Two windows that have recorded nothing yet are still two windows: closing the inner one
+    # leaves the outer one watching (and origin tracking on until it closes too).
+    detector = LeakDetector()
+    stop = threading.Event()
+    try:
+        with detector.watch():
+            with detector.watch():
+                pass
+            threading.Thread(target=stop.wait, name="after-inner").start()
+    finally:
+        stop.set()
+    assert [(f.kind, f.name) for f in detector.findings] == [(LeakKind.THREAD, "after-inner")]
+    assert sys.get_coroutine_origin_tracking_depth() == 0
