@@ -260,16 +260,28 @@ def _qualname(obj: Any) -> str:
 _FUTURES = (asyncio.Future, concurrent.futures.Future)
 
 
+_INTERNAL_MODULES = ("asyncio.", "pytest_lambda_async.")
+_internal_modules: dict[str, bool] = {}
+
+
 def _is_internal_callback(callback: Any) -> bool:
     """asyncio's own callbacks (task wake-ups, future callbacks, sleep timers) and the plugin's.
 
     Decided from the callback alone, before any frame walk: this runs on every call_soon.
     """
-    func = getattr(callback, "func", callback)  # look through functools.partial
-    if isinstance(getattr(func, "__self__", None), _FUTURES):
+    callback = getattr(callback, "func", callback)  # look through functools.partial
+    owner = getattr(callback, "__self__", None)
+    if owner is not None and isinstance(owner, _FUTURES):
         return True
-    module = getattr(func, "__module__", None)
-    return isinstance(module, str) and module.startswith(("asyncio.", "pytest_lambda_async."))
+    try:
+        return _internal_modules[callback.__module__]
+    except (KeyError, AttributeError, TypeError):  # a module not seen yet, or none at all
+        pass
+    module = getattr(callback, "__module__", None)
+    if not isinstance(module, str):
+        return False
+    internal = _internal_modules[module] = module.startswith(_INTERNAL_MODULES)
+    return internal
 
 
 # -- what is recorded while a window is open -------------------------------------------------
@@ -336,6 +348,11 @@ class _Tracker:
         self._saved: list[tuple[Any, str, Any]] = []
         self._saved_depth = 0
         self.holders: set[int] = set()
+        # here()'s answers, kept up to date as windows open and close: it is asked on every
+        # task and timer created while a window is open. Environment windows by the id of
+        # their environment's loop policy; the latest window of test code.
+        self._by_policy: dict[int, tuple[Any, _Window]] = {}
+        self._plain: _Window | None = None
 
     # -- windows ---------------------------------------------------------------------------
     def open(self, window: _Window) -> None:
@@ -348,10 +365,12 @@ class _Tracker:
             self._saved_depth = sys.get_coroutine_origin_tracking_depth()
             sys.set_coroutine_origin_tracking_depth(max(self._saved_depth, self.ORIGIN_DEPTH))
         self.windows.append(window)
+        self._index()
 
     def close(self, window: _Window) -> None:
         if window in self.windows:
             self.windows.remove(window)
+            self._index()
             if not self.windows:
                 sys.set_coroutine_origin_tracking_depth(self._saved_depth)
 
@@ -363,19 +382,23 @@ class _Tracker:
 
     def here(self) -> _Window | None:
         """The window whose code is running now."""
-        windows = self.windows
-        if not windows:
-            return None
-        policy = getattr(_events, "_event_loop_policy", None)
-        if isinstance(policy, EnvironmentLoopPolicy):
-            for window in reversed(windows):
-                if window.env is not None and window.env.policy is policy:
-                    return window
-            return None
-        for window in reversed(windows):
+        policy = _events._event_loop_policy  # type: ignore[attr-defined]
+        known = self._by_policy.get(id(policy))
+        if known is not None and known[0] is policy:
+            return known[1]
+        # Another environment's code, or none: test code (its own loops) is the latest
+        # `watch()` window's.
+        return None if isinstance(policy, EnvironmentLoopPolicy) else self._plain
+
+    def _index(self) -> None:
+        by_policy: dict[int, tuple[Any, _Window]] = {}
+        plain = None
+        for window in self.windows:  # the latest window wins
             if window.env is None:
-                return window
-        return None
+                plain = window
+            else:
+                by_policy[id(window.env.policy)] = (window.env.policy, window)
+        self._by_policy, self._plain = by_policy, plain
 
     # -- installing ------------------------------------------------------------------------
     def _patch(self, owner: Any, name: str, wrapper: Any) -> None:
@@ -410,32 +433,31 @@ _TRACKER = _Tracker()
 def _wrap_create_task(original: Callable[..., Any]) -> Callable[..., Any]:
     def create_task(self: asyncio.AbstractEventLoop, coro: Any, **kwargs: Any) -> Any:
         task = original(self, coro, **kwargs)
-        window = _TRACKER.here()
-        if window is not None:
-            site = _site_from_frame(sys._getframe(1), window.stacks)
-            if site is not None:
-                window.tasks.append(_Created(task, site, self))
+        if _TRACKER.windows:
+            window = _TRACKER.here()
+            if window is not None:
+                site = _site_from_frame(sys._getframe(1), window.detector.stacks)
+                if site is not None:
+                    window.tasks.append(_Created(task, site, self))
         return task
 
     return create_task
 
 
-def _record_handle(loop: Any, handle: asyncio.Handle, callback: Any, detail: str) -> None:
-    if _is_internal_callback(callback):
-        return
+def _record_handle(loop: Any, handle: asyncio.Handle) -> None:
     window = _TRACKER.here()
     if window is None:
         return
-    site = _site_from_frame(sys._getframe(2), window.stacks)
+    site = _site_from_frame(sys._getframe(2), window.detector.stacks)
     if site is not None and not site.by_library:
-        window.handles.append(_Created(handle, site, loop, detail))
+        window.handles.append(_Created(handle, site, loop))
 
 
 def _wrap_call_soon(original: Callable[..., Any]) -> Callable[..., Any]:
     def call_soon(self: Any, callback: Any, *args: Any, context: Any = None) -> Any:
         handle = original(self, callback, *args, context=context)
-        if _TRACKER.windows:
-            _record_handle(self, handle, callback, "callback")
+        if _TRACKER.windows and not _is_internal_callback(callback):
+            _record_handle(self, handle)
         return handle
 
     return call_soon
@@ -444,8 +466,8 @@ def _wrap_call_soon(original: Callable[..., Any]) -> Callable[..., Any]:
 def _wrap_call_at(original: Callable[..., Any]) -> Callable[..., Any]:
     def call_at(self: Any, when: float, callback: Any, *args: Any, context: Any = None) -> Any:
         handle = original(self, when, callback, *args, context=context)
-        if _TRACKER.windows:
-            _record_handle(self, handle, callback, "timer")
+        if _TRACKER.windows and not _is_internal_callback(callback):
+            _record_handle(self, handle)
         return handle
 
     return call_at
