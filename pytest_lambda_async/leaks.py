@@ -9,8 +9,9 @@ user code that created it.
 How it sees creation sites cheaply (no asyncio debug mode): while a watch window is open it
 wraps the few places where work is created (`create_task`, `call_soon`/`call_at`,
 `Thread.start`, `ThreadPoolExecutor.submit`) and records the first frame of user code
-above the call; coroutines get their origin from CPython's coroutine origin tracking. The
-wrappers are installed when the first window opens and removed when the last one closes.
+above the call; coroutines get their origin from CPython's coroutine origin tracking (the
+first three frames of their creation stack; eight with `stacks=True`). The wrappers are
+installed when the first window opens and removed when the last one closes.
 
 A window is either one invocation in an execution environment (the invoker's environments
 call `LeakObserver`), or a block of test code (`LeakDetector.watch()`). Work is charged to
@@ -341,12 +342,20 @@ class _Window:
 class _Tracker:
     """The wrappers, installed while at least one window is open."""
 
-    ORIGIN_DEPTH = 8
+    # How many frames of each coroutine's creation stack CPython records (`cr_origin`) while a
+    # window is open. Every coroutine created pays for each frame (its line number is worked
+    # out there and then), and past the first frames the stack is the event loop's and the
+    # plugin's, which a site never needs: three frames reach user code through two frames of
+    # library code (say, a sync call that returns a coroutine, and its helper). With
+    # `stacks=True` the stack itself is wanted, and eight frames are recorded.
+    ORIGIN_DEPTH = 3
+    ORIGIN_DEPTH_STACKS = 8
 
     def __init__(self) -> None:
         self.windows: list[_Window] = []
         self._saved: list[tuple[Any, str, Any]] = []
         self._saved_depth = 0
+        self._depth = 0  # the origin tracking depth last set here (nested windows may change it)
         self.holders: set[int] = set()
         # here()'s answers, kept up to date as windows open and close: it is asked on every
         # task and timer created while a window is open. Environment windows by the id of
@@ -355,24 +364,61 @@ class _Tracker:
         self._plain: _Window | None = None
 
     # -- windows ---------------------------------------------------------------------------
+    # One window opens and closes per invocation, usually with no other window open: that
+    # case takes no loops; nested windows rebuild here()'s index and the tracking depth.
     def open(self, window: _Window) -> None:
         # The wrappers stay installed while a detector that opened a window is alive (they do
         # nothing outside windows); coroutine origin tracking is on only inside windows.
         if not self._saved:
             self._install()
         self.holders.add(id(window.detector))
-        if not self.windows:
-            self._saved_depth = sys.get_coroutine_origin_tracking_depth()
-            sys.set_coroutine_origin_tracking_depth(max(self._saved_depth, self.ORIGIN_DEPTH))
-        self.windows.append(window)
-        self._index()
+        windows = self.windows
+        windows.append(window)
+        if len(windows) > 1:
+            self._index()
+            return
+        env = window.env
+        if env is None:
+            self._plain = window
+        else:
+            self._by_policy[id(env.policy)] = (env.policy, window)
+        self._saved_depth = sys.get_coroutine_origin_tracking_depth()
+        self._track_origins(window.detector.stacks, changed_only=False)
 
     def close(self, window: _Window) -> None:
-        if window in self.windows:
-            self.windows.remove(window)
+        windows = self.windows
+        if window not in windows:
+            return
+        windows.remove(window)
+        if windows:
             self._index()
-            if not self.windows:
-                sys.set_coroutine_origin_tracking_depth(self._saved_depth)
+            return
+        self._by_policy.clear()
+        self._plain = None
+        self._track_origins(False, changed_only=False)
+
+    def _index(self) -> None:
+        """Rebuild here()'s index and the tracking depth from the open windows."""
+        by_policy: dict[int, tuple[Any, _Window]] = {}
+        plain = None
+        stacks = False
+        for window in self.windows:  # the latest window wins
+            if window.env is None:
+                plain = window
+            else:
+                by_policy[id(window.env.policy)] = (window.env.policy, window)
+            stacks = stacks or window.detector.stacks
+        self._by_policy, self._plain = by_policy, plain
+        self._track_origins(stacks)
+
+    def _track_origins(self, stacks: bool, *, changed_only: bool = True) -> None:
+        """Origin tracking for the open windows; as it was before them when none is open."""
+        depth = self._saved_depth
+        if self.windows:
+            depth = max(depth, self.ORIGIN_DEPTH_STACKS if stacks else self.ORIGIN_DEPTH)
+        if depth != self._depth or not changed_only:
+            sys.set_coroutine_origin_tracking_depth(depth)
+            self._depth = depth
 
     def release(self, detector: LeakDetector) -> None:
         """`detector` is done: remove the wrappers when no detector needs them any more."""
@@ -389,16 +435,6 @@ class _Tracker:
         # Another environment's code, or none: test code (its own loops) is the latest
         # `watch()` window's.
         return None if isinstance(policy, EnvironmentLoopPolicy) else self._plain
-
-    def _index(self) -> None:
-        by_policy: dict[int, tuple[Any, _Window]] = {}
-        plain = None
-        for window in self.windows:  # the latest window wins
-            if window.env is None:
-                plain = window
-            else:
-                by_policy[id(window.env.policy)] = (window.env.policy, window)
-        self._by_policy, self._plain = by_policy, plain
 
     # -- installing ------------------------------------------------------------------------
     def _patch(self, owner: Any, name: str, wrapper: Any) -> None:

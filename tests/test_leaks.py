@@ -511,6 +511,67 @@ def test_library_daemon_pool_is_not_a_leak(
         fakelib_pool.STOP.set()
 
 
+LIBRARY_CLIENT = """
+import asyncio
+
+
+async def _put(record):
+    await asyncio.sleep(0)
+
+
+def _build(record, hops):
+    return _build(record, hops - 1) if hops > 1 else _put(record)
+
+
+def put(record, hops=1):
+    # A sync call that hands back a coroutine, made `hops` frames further into the library.
+    return _build(record, hops)
+"""
+
+
+@pytest.fixture
+def library_client(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    library = tmp_path / "lib" / "site-packages"
+    library.mkdir(parents=True)
+    (library / "fakelib_client.py").write_text(LIBRARY_CLIENT)
+    monkeypatch.syspath_prepend(str(library))
+    yield "fakelib_client"
+    sys.modules.pop("fakelib_client", None)
+
+
+def test_never_awaited_through_library_frames_is_found_at_the_users_line(
+    invoker: Invoker, handler_module: MakeHandler, tmp_path: Path, library_client: str
+) -> None:
+    # Two frames of library code (put, _build) between the handler and the coroutine.
+    findings, site = run(invoker, handler_module, tmp_path, """
+        import fakelib_client
+
+        def handler(event, context):
+            fakelib_client.put({"id": 1})  # SITE
+            return "ok"
+    """)
+    assert [(f.kind, f.name) for f in findings] == [(LeakKind.NEVER_AWAITED, "_put")]
+    assert findings[0].site.endswith(site)
+
+
+def test_stacks_setting_sees_through_more_library_frames(
+    handler_module: MakeHandler, tmp_path: Path, library_client: str
+) -> None:
+    detector = LeakDetector(stacks=True)
+    invoker = Invoker(VirtualClock(), observers=[detector.observer])
+    findings, site = run(invoker, handler_module, tmp_path, """
+        import fakelib_client
+
+        def handler(event, context):
+            fakelib_client.put({"id": 1}, hops=5)  # SITE
+            return "ok"
+    """)
+    invoker.close()
+    assert [(f.kind, f.name) for f in findings] == [(LeakKind.NEVER_AWAITED, "_put")]
+    assert findings[0].site.endswith(site)
+    assert findings[0].stack[0].endswith(f"{site} in handler")
+
+
 def test_boto3_and_moto_work_is_not_a_leak(
     invoker: Invoker, handler_module: MakeHandler, tmp_path: Path
 ) -> None:
@@ -601,3 +662,18 @@ def test_nested_watch_blocks_close_their_own_window() -> None:
         stop.set()
     assert [(f.kind, f.name) for f in detector.findings] == [(LeakKind.THREAD, "after-inner")]
     assert sys.get_coroutine_origin_tracking_depth() == 0
+
+
+def test_a_stacks_window_inside_another_records_deep_origins() -> None:
+    from pytest_lambda_async.leaks import _Tracker
+
+    plain, deep = LeakDetector(), LeakDetector(stacks=True)
+    before = sys.get_coroutine_origin_tracking_depth()
+    with plain.watch():
+        outer = sys.get_coroutine_origin_tracking_depth()
+        with deep.watch():
+            inner = sys.get_coroutine_origin_tracking_depth()
+        back = sys.get_coroutine_origin_tracking_depth()
+    shallow, deep_depth = _Tracker.ORIGIN_DEPTH, _Tracker.ORIGIN_DEPTH_STACKS
+    assert (outer, inner, back) == (shallow, deep_depth, shallow)
+    assert sys.get_coroutine_origin_tracking_depth() == before
