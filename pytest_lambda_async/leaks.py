@@ -172,18 +172,31 @@ def _show_path(filename: str) -> str:
 class _Site:
     """Where work was created: the first user frame, and who made the call.
 
-    Kept raw (file name, line number) and turned into text only when a finding is made: most
-    work that is recorded finishes in time and is never reported.
+    Kept raw and turned into text only when a finding is made: most work that is recorded
+    finishes in time and is never reported. A site found by walking the stack keeps the
+    frame's code and last instruction, and its line number is worked out only when asked
+    for (`frame.f_lineno` scans the code's line table: in a long function, that costs more
+    than the rest of the walk).
     """
 
-    __slots__ = ("by_library", "filename", "frames", "lineno")
+    __slots__ = ("_lineno", "by_library", "code", "filename", "frames", "lasti")
 
     def __init__(self, filename: str = "", lineno: int = 0, by_library: bool = False,
-                 frames: tuple[tuple[str, int, str], ...] = ()) -> None:
+                 frames: tuple[tuple[str, int, str], ...] = (), code: CodeType | None = None,
+                 lasti: int = -1) -> None:
         self.filename = filename
-        self.lineno = lineno
+        self._lineno = lineno
         self.by_library = by_library
         self.frames = frames  # the creation stack, innermost first, when `stacks` is on
+        self.code = code  # with `lasti`, instead of `lineno`
+        self.lasti = lasti
+
+    @property
+    def lineno(self) -> int:
+        if self.code is not None:
+            self._lineno = _line_of(self.code, self.lasti)
+            self.code = None
+        return self._lineno
 
     @property
     def site(self) -> str:
@@ -195,22 +208,33 @@ class _Site:
         return tuple(f"{_show_path(filename)}:{lineno} in {name}" for filename, lineno, name in self.frames)
 
 
+def _line_of(code: CodeType, lasti: int) -> int:
+    """The line of the instruction at byte offset `lasti`: what `frame.f_lineno` says."""
+    for start, end, line in code.co_lines():
+        if start <= lasti < end:
+            return code.co_firstlineno if line is None else line
+    return code.co_firstlineno
+
+
 _STACK_LIMIT = 12
 
 
 def _site_from_frame(frame: FrameType | None, stacks: bool) -> _Site | None:
     """Walk out from `frame` to user code. None when the plugin itself made the call."""
-    first: int | None = None
+    first: int | None = None  # the first frame's origin that is not the standard library's
     while frame is not None:
         code = frame.f_code
-        origin = _origin(code.co_filename)
-        if origin == _PLUGIN:
-            return None if first is None or first == _PLUGIN else _Site(by_library=True)
-        if origin != _STDLIB and first is None:
-            first = origin
+        filename = code.co_filename
+        origin = _origins.get(filename)
+        if origin is None:
+            origin = _origin(filename)
         if origin == _USER:
-            return _Site(code.co_filename, frame.f_lineno, first == _LIBRARY,
-                         _stack_from(frame) if stacks else ())
+            return _Site(filename, 0, first == _LIBRARY, _stack_from(frame) if stacks else (),
+                         code, frame.f_lasti)
+        if origin == _PLUGIN:
+            return None if first is None else _Site(by_library=True)
+        if first is None and origin == _LIBRARY:
+            first = origin
         frame = frame.f_back
     return _Site(by_library=first == _LIBRARY)
 

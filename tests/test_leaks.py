@@ -677,3 +677,19 @@ def test_a_stacks_window_inside_another_records_deep_origins() -> None:
     shallow, deep_depth = _Tracker.ORIGIN_DEPTH, _Tracker.ORIGIN_DEPTH_STACKS
     assert (outer, inner, back) == (shallow, deep_depth, shallow)
     assert sys.get_coroutine_origin_tracking_depth() == before
+
+
+def test_a_sites_line_is_worked_out_as_the_frame_would() -> None:
+    # A site keeps its frame's code and last instruction; the line is worked out when reported.
+    from pytest_lambda_async.leaks import _line_of
+
+    def stack() -> Iterator[tuple[object, int]]:
+        frame = sys._getframe()
+        while frame is not None:
+            yield frame.f_lineno, _line_of(frame.f_code, frame.f_lasti)
+            frame = frame.f_back
+
+    lines = list(
+        stack()  # a call over two lines
+    )
+    assert len(lines) > 5 and all(expected == got for expected, got in lines)
