@@ -32,6 +32,7 @@ import sys
 import sysconfig
 import threading
 import warnings
+import weakref
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from types import CodeType, FrameType
@@ -701,24 +702,10 @@ def _is_awaitable(value: Any) -> bool:
     return inspect.isawaitable(value) or isinstance(value, asyncio.Future)
 
 
-def _collect(window: _Window, fate: str, *, killed: bool = False) -> list[Finding]:
-    """Findings of a window that is closing (the handler returned, or the watched block ended)."""
-    findings = list(window.findings)
-    if killed:
-        # The invocation timed out or crashed: Lambda resets the environment, so what the
-        # handler was still doing is not a leak (the test sees the timeout or the crash).
-        return [f for f in findings if f.kind is LeakKind.NEVER_AWAITED]
-    returned: set[int] = set()
-    if window.returned:
-        tasks = {id(created.obj): created for created in window.tasks}
-        returned = {id(value) for value in window.returned}
-        for value in window.returned:
-            if _is_awaitable(value):
-                findings.append(_awaitable_finding(window, value, tasks))
-    for created in window.tasks:
-        task = created.obj
-        if not task.done() and id(task) not in returned and not task.get_loop().is_closed():
-            findings.append(_task_finding(window, created, fate))
+def _unfinished(window: _Window) -> tuple[list[_Created], list[_Created]]:
+    """The tasks and the callbacks created in `window` still pending on a loop that is open."""
+    tasks = [c for c in window.tasks if not c.obj.done() and not c.obj.get_loop().is_closed()]
+    handles: list[_Created] = []
     by_loop: dict[int, set[int]] = {}
     for created in window.handles:
         loop = created.loop
@@ -728,7 +715,31 @@ def _collect(window: _Window, fate: str, *, killed: bool = False) -> list[Findin
         if pending is None:
             pending = by_loop[id(loop)] = _pending_handle_ids(loop)
         if id(created.obj) in pending:
-            findings.append(_handle_finding(window, created, fate))
+            handles.append(created)
+    return tasks, handles
+
+
+def _collect(window: _Window, fate: str, *, killed: bool = False,
+             unfinished: tuple[list[_Created], list[_Created]] | None = None) -> list[Finding]:
+    """Findings of a window that is closing (the handler returned, or the watched block ended)."""
+    findings = list(window.findings)
+    if killed:
+        # The invocation timed out or crashed: Lambda resets the environment, so what the
+        # handler was still doing is not a leak (the test sees the timeout or the crash).
+        return [f for f in findings if f.kind is LeakKind.NEVER_AWAITED]
+    tasks, handles = _unfinished(window) if unfinished is None else unfinished
+    returned: set[int] = set()
+    if window.returned:
+        by_id = {id(created.obj): created for created in window.tasks}
+        returned = {id(value) for value in window.returned}
+        for value in window.returned:
+            if _is_awaitable(value):
+                findings.append(_awaitable_finding(window, value, by_id))
+    for created in tasks:
+        if id(created.obj) not in returned:
+            findings.append(_task_finding(window, created, fate))
+    for created in handles:
+        findings.append(_handle_finding(window, created, fate))
     for created in window.threads:
         if created.obj.is_alive():
             findings.append(_thread_finding(window, created, fate))
@@ -738,6 +749,10 @@ def _collect(window: _Window, fate: str, *, killed: bool = False) -> list[Findin
     return findings
 
 
+def _keeping(obj: Any) -> Callable[[], Any]:
+    return lambda: obj
+
+
 # -- the public side ----------------------------------------------------------------------
 class LeakObserver(EnvironmentObserver):
     """Opens a window for every invocation in the environments it observes."""
@@ -745,8 +760,9 @@ class LeakObserver(EnvironmentObserver):
     def __init__(self, detector: LeakDetector) -> None:
         self.detector = detector
         self._open: dict[int, _Window] = {}
-        # Pending work already reported (or deliberately not), so shutdown does not repeat it.
-        self._known: set[int] = set()
+        # Pending work already reported (or deliberately not), so shutdown does not repeat it:
+        # weak references by id (an id alone could be a later object's, once this one is gone).
+        self._known: dict[int, Callable[[], Any]] = {}
 
     def before_handler(self, env: ExecutionEnvironment, invocation: Invocation) -> None:
         if not self.detector.active:
@@ -770,25 +786,43 @@ class LeakObserver(EnvironmentObserver):
             window.returned.append(returned)
         if window.empty:
             return
+        tasks, handles = _unfinished(window)
+        self._remember(tasks, handles)
+        if not (tasks or handles or window.threads or window.futures or window.findings
+                or window.returned):
+            return  # everything it started has finished
         killed = invocation.timed_out or invocation.error_type == "Runtime.ExitError"
-        self._known.update([id(c.obj) for c in window.tasks])
-        self._known.update([id(c.obj) for c in window.handles])
-        self.detector._add(_collect(window, FROZEN, killed=killed))
+        self.detector._add(_collect(window, FROZEN, killed=killed, unfinished=(tasks, handles)))
+
+    def _remember(self, *pending: list[_Created]) -> None:
+        for group in pending:
+            for created in group:
+                self._know(created.obj)
+
+    def _know(self, obj: Any) -> None:
+        try:
+            self._known[id(obj)] = weakref.ref(obj)
+        except TypeError:  # cannot be weakly referenced: keep the object itself
+            self._known[id(obj)] = _keeping(obj)
+
+    def _knows(self, obj: Any) -> bool:
+        ref = self._known.get(id(obj))
+        return ref is not None and ref() is obj
 
     def work_lost(self, env: ExecutionEnvironment, pending: list[Any], reason: str) -> None:
         window = self._open.pop(id(env), None)
         if window is not None:
             # The invocation never finished (the test ended first): its work goes with the environment.
             _TRACKER.close(window)
-            self._known.update(id(c.obj) for c in (*window.tasks, *window.handles))
+            self._remember(*_unfinished(window))
             self.detector._add(_collect(window, f"lost: the environment was {reason}", killed=True))
         if not self.detector.active:
             return
         function = env.function.settings.name
         for item in pending:
-            if id(item) in self._known:
+            if self._knows(item):
                 continue
-            self._known.add(id(item))
+            self._know(item)
             if isinstance(item, asyncio.Task):
                 coro = item.get_coro()
                 name = getattr(coro, "__qualname__", None) or item.get_name()

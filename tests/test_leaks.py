@@ -359,6 +359,51 @@ def test_work_lost_on_shutdown_that_no_invocation_made(
     assert f"{modname}.py:5)" in str(detector.findings[0])
 
 
+def test_work_lost_at_shutdown_is_reported_even_in_a_finished_tasks_place(
+    invoker: Invoker, handler_module: MakeHandler, detector: LeakDetector
+) -> None:
+    # Once a task the handler awaited is freed, a later task can take its id (CPython reuses
+    # the memory). Work frozen at shutdown is recognised as already reported by identity, not
+    # by id, so the later task is still reported.
+    modname = handler_module("""
+        import asyncio
+        DONE = []
+
+        async def work():
+            await asyncio.sleep(0)
+
+        async def handler(event, context):
+            task = asyncio.create_task(work())
+            await task
+            DONE.append(task)
+            return "ok"
+    """)
+    fn = invoker.deploy(f"{modname}.handler")
+    assert fn.invoke({}).payload == "ok"
+    env = fn.environments[0]
+    assert env.loop is not None and env.module is not None
+
+    async def refresh_forever() -> None:
+        await asyncio.Event().wait()
+
+    coros = [refresh_forever() for _ in range(20)]
+    done = env.module.DONE.pop()
+    freed = id(done)
+    del done  # freed here: the next task is likely to be made in its memory
+    mine = []
+    for coro in coros:  # the test's own tasks, outside any invocation
+        mine.append(env.loop.create_task(coro))
+        if id(mine[-1]) == freed:
+            break
+    else:
+        pytest.skip("CPython did not reuse the finished task's memory")
+    for coro in coros[len(mine):]:
+        coro.close()
+    invoker.close()
+    assert [f.kind for f in detector.findings] == [LeakKind.WORK_LOST] * len(mine)
+    assert all(f.name.endswith("refresh_forever") for f in detector.findings)
+
+
 def test_timed_out_invocation_is_not_reported_as_a_leak(
     invoker: Invoker, handler_module: MakeHandler, detector: LeakDetector
 ) -> None:
