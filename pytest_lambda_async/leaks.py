@@ -327,23 +327,33 @@ class _Created:
 class _Window:
     """What one window recorded. A plain slotted class: one is made per invocation."""
 
-    __slots__ = ("detector", "env", "findings", "function", "futures", "handles", "invocation",
-                 "request_id", "returned", "tasks", "threads")
+    __slots__ = ("context", "detector", "env", "findings", "futures", "handles", "invocation",
+                 "returned", "tasks", "threads")
 
     def __init__(self, detector: LeakDetector, env: ExecutionEnvironment | None = None,
-                 invocation: Invocation | None = None, function: str | None = None,
-                 request_id: str | None = None) -> None:
+                 invocation: Invocation | None = None, context: Any = None) -> None:
         self.detector = detector
         self.env = env
         self.invocation = invocation
-        self.function = function
-        self.request_id = request_id
+        self.context = context  # a watch()'s Lambda context, if it was given one
         self.tasks: list[_Created] = []
         self.handles: list[_Created] = []
         self.threads: list[_Created] = []
         self.futures: list[_Created] = []
         self.findings: list[Finding] = []
         self.returned: list[Any] = []
+
+    @property
+    def function(self) -> str | None:
+        if self.env is not None:
+            return self.env.function.settings.name
+        return getattr(self.context, "function_name", None)
+
+    @property
+    def request_id(self) -> str | None:
+        if self.invocation is not None:
+            return self.invocation.request_id
+        return getattr(self.context, "aws_request_id", None)
 
     @property
     def stacks(self) -> bool:
@@ -382,45 +392,46 @@ class _Tracker:
         self._saved_depth = 0
         self._depth = 0  # the origin tracking depth last set here (nested windows may change it)
         self.holders: set[int] = set()
-        # here()'s answers, kept up to date as windows open and close: it is asked on every
-        # task and timer created while a window is open. Environment windows by the id of
-        # their environment's loop policy; the latest window of test code.
+        # here()'s index when windows are nested (it is asked on every task and timer created
+        # while a window is open): environment windows by the id of their environment's loop
+        # policy, and the latest window of test code.
         self._by_policy: dict[int, tuple[Any, _Window]] = {}
         self._plain: _Window | None = None
 
     # -- windows ---------------------------------------------------------------------------
     # One window opens and closes per invocation, usually with no other window open: that
-    # case takes no loops; nested windows rebuild here()'s index and the tracking depth.
+    # case needs no index; nested windows rebuild here()'s index and the tracking depth.
     def open(self, window: _Window) -> None:
-        # The wrappers stay installed while a detector that opened a window is alive (they do
-        # nothing outside windows); coroutine origin tracking is on only inside windows.
-        if not self._saved:
-            self._install()
-        self.holders.add(id(window.detector))
+        detector = window.detector
+        if id(detector) not in self.holders:
+            # The wrappers stay installed while a detector that opened a window is alive (they
+            # do nothing outside windows); coroutine origin tracking is on only inside windows.
+            if not self._saved:
+                self._install()
+            self.holders.add(id(detector))
         windows = self.windows
         windows.append(window)
         if len(windows) > 1:
             self._index()
             return
-        env = window.env
-        if env is None:
-            self._plain = window
-        else:
-            self._by_policy[id(env.policy)] = (env.policy, window)
-        self._saved_depth = sys.get_coroutine_origin_tracking_depth()
-        self._track_origins(window.detector.stacks, changed_only=False)
+        self._saved_depth = saved = sys.get_coroutine_origin_tracking_depth()
+        depth = self.ORIGIN_DEPTH_STACKS if detector.stacks else self.ORIGIN_DEPTH
+        self._depth = depth = max(saved, depth)
+        sys.set_coroutine_origin_tracking_depth(depth)
 
     def close(self, window: _Window) -> None:
         windows = self.windows
-        if window not in windows:
+        if windows and windows[-1] is window:
+            windows.pop()
+        elif window in windows:
+            windows.remove(window)
+        else:
             return
-        windows.remove(window)
         if windows:
             self._index()
             return
-        self._by_policy.clear()
-        self._plain = None
-        self._track_origins(False, changed_only=False)
+        self._depth = self._saved_depth
+        sys.set_coroutine_origin_tracking_depth(self._saved_depth)
 
     def _index(self) -> None:
         """Rebuild here()'s index and the tracking depth from the open windows."""
@@ -436,12 +447,10 @@ class _Tracker:
         self._by_policy, self._plain = by_policy, plain
         self._track_origins(stacks)
 
-    def _track_origins(self, stacks: bool, *, changed_only: bool = True) -> None:
-        """Origin tracking for the open windows; as it was before them when none is open."""
-        depth = self._saved_depth
-        if self.windows:
-            depth = max(depth, self.ORIGIN_DEPTH_STACKS if stacks else self.ORIGIN_DEPTH)
-        if depth != self._depth or not changed_only:
+    def _track_origins(self, stacks: bool) -> None:
+        """Origin tracking for the open windows (nested: changed only when it must be)."""
+        depth = max(self._saved_depth, self.ORIGIN_DEPTH_STACKS if stacks else self.ORIGIN_DEPTH)
+        if depth != self._depth:
             sys.set_coroutine_origin_tracking_depth(depth)
             self._depth = depth
 
@@ -454,12 +463,22 @@ class _Tracker:
     def here(self) -> _Window | None:
         """The window whose code is running now."""
         policy = _events._event_loop_policy  # type: ignore[attr-defined]
-        known = self._by_policy.get(id(policy))
-        if known is not None and known[0] is policy:
-            return known[1]
-        # Another environment's code, or none: test code (its own loops) is the latest
-        # `watch()` window's.
-        return None if isinstance(policy, EnvironmentLoopPolicy) else self._plain
+        windows = self.windows
+        window: _Window | None
+        if len(windows) == 1:
+            window = windows[0]
+            env = window.env
+            if env is not None:
+                return window if env.policy is policy else None
+        elif not windows:
+            return None
+        else:
+            known = self._by_policy.get(id(policy))
+            if known is not None and known[0] is policy:
+                return known[1]
+            window = self._plain
+        # Not an environment's window: test code (its own loops) is the latest `watch()` window's.
+        return None if isinstance(policy, EnvironmentLoopPolicy) else window
 
     # -- installing ------------------------------------------------------------------------
     def _patch(self, owner: Any, name: str, wrapper: Any) -> None:
@@ -767,8 +786,7 @@ class LeakObserver(EnvironmentObserver):
     def before_handler(self, env: ExecutionEnvironment, invocation: Invocation) -> None:
         if not self.detector.active:
             return
-        window = _Window(self.detector, env, invocation, env.function.settings.name,
-                         invocation.request_id)
+        window = _Window(self.detector, env, invocation)
         previous = self._open.pop(id(env), None)
         if previous is not None:
             _TRACKER.close(previous)
@@ -889,8 +907,7 @@ class LeakDetector:
                 listener(finding)
 
     def _window(self, context: Any) -> _Window:
-        return _Window(self, None, None, getattr(context, "function_name", None),
-                       getattr(context, "aws_request_id", None))
+        return _Window(self, context=context)
 
     def watch(self, context: Any = None) -> Watch:
         """Watch a block of test code that calls a handler itself: `with` or `async with`.
