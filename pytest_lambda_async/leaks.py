@@ -512,7 +512,7 @@ _TRACKER = _Tracker()
 
 def _wrap_create_task(original: Callable[..., Any]) -> Callable[..., Any]:
     def create_task(self: asyncio.AbstractEventLoop, coro: Any, **kwargs: Any) -> Any:
-        task = original(self, coro, **kwargs)
+        task = original(self, coro, **kwargs) if kwargs else original(self, coro)
         if _TRACKER.windows:
             window = _TRACKER.here()
             if window is not None:
@@ -535,7 +535,15 @@ def _record_handle(loop: Any, handle: asyncio.Handle) -> None:
 
 def _wrap_call_soon(original: Callable[..., Any]) -> Callable[..., Any]:
     def call_soon(self: Any, callback: Any, *args: Any, context: Any = None) -> Any:
-        handle = original(self, callback, *args, context=context)
+        # asyncio's own calls (a task's step, a future's callbacks) pass at most one argument
+        # and a context: passed on as they came, not re-packed (`*args, context=` builds a
+        # tuple and a dict for every callback asyncio schedules).
+        if len(args) == 1:
+            handle = original(self, callback, args[0], context=context)
+        elif not args:
+            handle = original(self, callback, context=context)
+        else:
+            handle = original(self, callback, *args, context=context)
         if _TRACKER.windows and not _is_internal_callback(callback):
             _record_handle(self, handle)
         return handle
@@ -545,7 +553,10 @@ def _wrap_call_soon(original: Callable[..., Any]) -> Callable[..., Any]:
 
 def _wrap_call_at(original: Callable[..., Any]) -> Callable[..., Any]:
     def call_at(self: Any, when: float, callback: Any, *args: Any, context: Any = None) -> Any:
-        handle = original(self, when, callback, *args, context=context)
+        if context is None:  # asyncio.sleep's timer: no context, so no keyword dict to build
+            handle = original(self, when, callback, *args)
+        else:
+            handle = original(self, when, callback, *args, context=context)
         if _TRACKER.windows and not _is_internal_callback(callback):
             _record_handle(self, handle)
         return handle

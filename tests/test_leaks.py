@@ -738,3 +738,33 @@ def test_a_sites_line_is_worked_out_as_the_frame_would() -> None:
         stack()  # a call over two lines
     )
     assert len(lines) > 5 and all(expected == got for expected, got in lines)
+
+
+def test_watched_loop_methods_pass_arguments_and_context_through() -> None:
+    import contextvars
+
+    var = contextvars.ContextVar("var", default="outer")
+    inner = contextvars.copy_context()
+    inner.run(var.set, "inner")
+    seen: list[tuple[tuple[int, ...], str]] = []
+
+    def record(*args: int) -> None:
+        seen.append((args, var.get()))
+
+    shapes: list[tuple[int, ...]] = [(), (1,), (1, 2)]
+    detector = LeakDetector()
+    loop = asyncio.new_event_loop()
+    try:
+        with detector.watch():
+            for args in shapes:
+                loop.call_soon(record, *args)
+                loop.call_soon(record, *args, context=inner)
+                loop.call_at(loop.time(), record, *args)
+                loop.call_at(loop.time(), record, *args, context=inner)
+            task = loop.create_task(asyncio.sleep(0, "done"), name="named")
+            loop.run_until_complete(task)
+    finally:
+        loop.close()
+    assert (task.get_name(), task.result()) == ("named", "done")
+    assert sorted(seen) == sorted((args, value) for args in shapes for value in ("outer", "inner") * 2)
+    assert detector.findings == []
