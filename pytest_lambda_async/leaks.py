@@ -815,6 +815,13 @@ class LeakObserver(EnvironmentObserver):
             window.returned.append(returned)
         if window.empty:
             return
+        if not (window.handles or window.threads or window.futures or window.findings
+                or window.returned):
+            for created in window.tasks:
+                if not created.obj.done():
+                    break
+            else:
+                return  # it only made tasks, and they are all done
         tasks, handles = _unfinished(window)
         self._remember(tasks, handles)
         if not (tasks or handles or window.threads or window.futures or window.findings
