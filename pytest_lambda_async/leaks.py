@@ -359,12 +359,6 @@ class _Window:
     def stacks(self) -> bool:
         return self.detector.stacks
 
-    @property
-    def empty(self) -> bool:
-        """Nothing was created, found or returned in it: there is nothing to check."""
-        return not (self.tasks or self.handles or self.threads or self.futures
-                    or self.findings or self.returned)
-
     def finding(self, kind: LeakKind, name: str, what: str, site: _Site | None, fate: str,
                 defined: str = "") -> Finding:
         return Finding(
@@ -813,20 +807,15 @@ class LeakObserver(EnvironmentObserver):
         returned = invocation.returned
         if type(returned) not in _NOT_AWAITABLE and _is_awaitable(returned):
             window.returned.append(returned)
-        if window.empty:
-            return
         if not (window.handles or window.threads or window.futures or window.findings
                 or window.returned):
             for created in window.tasks:
                 if not created.obj.done():
                     break
             else:
-                return  # it only made tasks, and they are all done
+                return  # it made nothing, or only tasks that are all done: nothing to report
         tasks, handles = _unfinished(window)
         self._remember(tasks, handles)
-        if not (tasks or handles or window.threads or window.futures or window.findings
-                or window.returned):
-            return  # everything it started has finished
         killed = invocation.timed_out or invocation.error_type == "Runtime.ExitError"
         self.detector._add(_collect(window, FROZEN, killed=killed, unfinished=(tasks, handles)))
 
