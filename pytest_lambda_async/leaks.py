@@ -410,7 +410,9 @@ class _Tracker:
             return
         self._saved_depth = saved = sys.get_coroutine_origin_tracking_depth()
         depth = self.ORIGIN_DEPTH_STACKS if detector.stacks else self.ORIGIN_DEPTH
-        self._depth = depth = max(saved, depth)
+        if saved > depth:
+            depth = saved
+        self._depth = depth
         sys.set_coroutine_origin_tracking_depth(depth)
 
     def close(self, window: _Window) -> None:
@@ -789,9 +791,10 @@ class LeakObserver(EnvironmentObserver):
         self._known: dict[int, Callable[[], Any]] = {}
 
     def before_handler(self, env: ExecutionEnvironment, invocation: Invocation) -> None:
-        if not self.detector.active:
+        detector = self.detector
+        if detector.mode == "off":
             return
-        window = _Window(self.detector, env, invocation)
+        window = _Window(detector, env, invocation)
         previous = self._open.pop(id(env), None)
         if previous is not None:
             _TRACKER.close(previous)
@@ -799,10 +802,12 @@ class LeakObserver(EnvironmentObserver):
         _TRACKER.open(window)
 
     def after_handler(self, env: ExecutionEnvironment, invocation: Invocation) -> None:
-        window = self._open.get(id(env))
-        if window is None or window.invocation is not invocation:
+        window = self._open.pop(id(env), None)
+        if window is None:
             return
-        del self._open[id(env)]
+        if window.invocation is not invocation:
+            self._open[id(env)] = window
+            return
         _TRACKER.close(window)
         returned = invocation.returned
         if type(returned) not in _NOT_AWAITABLE and _is_awaitable(returned):
