@@ -698,6 +698,7 @@ def test_nested_watch_blocks_close_their_own_window() -> None:
     # leaves the outer one watching (and origin tracking on until it closes too).
     detector = LeakDetector()
     stop = threading.Event()
+    before = sys.get_coroutine_origin_tracking_depth()
     try:
         with detector.watch():
             with detector.watch():
@@ -706,7 +707,7 @@ def test_nested_watch_blocks_close_their_own_window() -> None:
     finally:
         stop.set()
     assert [(f.kind, f.name) for f in detector.findings] == [(LeakKind.THREAD, "after-inner")]
-    assert sys.get_coroutine_origin_tracking_depth() == 0
+    assert sys.get_coroutine_origin_tracking_depth() == before
 
 
 def test_a_stacks_window_inside_another_records_deep_origins() -> None:
