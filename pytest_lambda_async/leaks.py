@@ -9,8 +9,9 @@ user code that created it.
 How it sees creation sites cheaply (no asyncio debug mode): while a watch window is open it
 wraps the few places where work is created (`create_task`, `call_soon`/`call_at`,
 `Thread.start`, `ThreadPoolExecutor.submit`) and records the first frame of user code
-above the call; coroutines get their origin from CPython's coroutine origin tracking. The
-wrappers are installed when the first window opens and removed when the last one closes.
+above the call; coroutines get their origin from CPython's coroutine origin tracking (the
+first three frames of their creation stack; eight with `stacks=True`). The wrappers are
+installed when the first window opens and removed when the last one closes.
 
 A window is either one invocation in an execution environment (the invoker's environments
 call `LeakObserver`), or a block of test code (`LeakDetector.watch()`). Work is charged to
@@ -31,8 +32,9 @@ import sys
 import sysconfig
 import threading
 import warnings
+import weakref
 from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from types import CodeType, FrameType
 from typing import Any
 
@@ -168,13 +170,51 @@ def _show_path(filename: str) -> str:
     return shown
 
 
-@dataclass
 class _Site:
-    """Where work was created: the first user frame, and who made the call."""
+    """Where work was created: the first user frame, and who made the call.
 
-    site: str = ""
-    by_library: bool = False
-    stack: tuple[str, ...] = ()
+    Kept raw and turned into text only when a finding is made: most work that is recorded
+    finishes in time and is never reported. A site found by walking the stack keeps the
+    frame's code and last instruction, and its line number is worked out only when asked
+    for (`frame.f_lineno` scans the code's line table: in a long function, that costs more
+    than the rest of the walk).
+    """
+
+    __slots__ = ("_lineno", "by_library", "code", "filename", "frames", "lasti")
+
+    def __init__(self, filename: str = "", lineno: int = 0, by_library: bool = False,
+                 frames: tuple[tuple[str, int, str], ...] = (), code: CodeType | None = None,
+                 lasti: int = -1) -> None:
+        self.filename = filename
+        self._lineno = lineno
+        self.by_library = by_library
+        self.frames = frames  # the creation stack, innermost first, when `stacks` is on
+        self.code = code  # with `lasti`, instead of `lineno`
+        self.lasti = lasti
+
+    @property
+    def lineno(self) -> int:
+        if self.code is not None:
+            self._lineno = _line_of(self.code, self.lasti)
+            self.code = None
+        return self._lineno
+
+    @property
+    def site(self) -> str:
+        """The site as a finding shows it ("path/to/app.py:12"), or "" when unknown."""
+        return f"{_show_path(self.filename)}:{self.lineno}" if self.filename else ""
+
+    @property
+    def stack(self) -> tuple[str, ...]:
+        return tuple(f"{_show_path(filename)}:{lineno} in {name}" for filename, lineno, name in self.frames)
+
+
+def _line_of(code: CodeType, lasti: int) -> int:
+    """The line of the instruction at byte offset `lasti`: what `frame.f_lineno` says."""
+    for start, end, line in code.co_lines():
+        if start <= lasti < end:
+            return code.co_firstlineno if line is None else line
+    return code.co_firstlineno
 
 
 _STACK_LIMIT = 12
@@ -182,31 +222,33 @@ _STACK_LIMIT = 12
 
 def _site_from_frame(frame: FrameType | None, stacks: bool) -> _Site | None:
     """Walk out from `frame` to user code. None when the plugin itself made the call."""
-    first: int | None = None
+    first: int | None = None  # the first frame's origin that is not the standard library's
     while frame is not None:
         code = frame.f_code
-        origin = _origin(code.co_filename)
-        if origin == _PLUGIN:
-            return None if first is None or first == _PLUGIN else _Site(by_library=True)
-        if origin != _STDLIB and first is None:
-            first = origin
+        filename = code.co_filename
+        origin = _origins.get(filename)
+        if origin is None:
+            origin = _origin(filename)
         if origin == _USER:
-            site = f"{_show_path(code.co_filename)}:{frame.f_lineno}"
-            stack = _stack_from(frame) if stacks else ()
-            return _Site(site, first == _LIBRARY, stack)
+            return _Site(filename, 0, first == _LIBRARY, _stack_from(frame) if stacks else (),
+                         code, frame.f_lasti)
+        if origin == _PLUGIN:
+            return None if first is None else _Site(by_library=True)
+        if first is None and origin == _LIBRARY:
+            first = origin
         frame = frame.f_back
     return _Site(by_library=first == _LIBRARY)
 
 
-def _stack_from(frame: FrameType | None) -> tuple[str, ...]:
-    lines: list[str] = []
-    while frame is not None and len(lines) < _STACK_LIMIT:
+def _stack_from(frame: FrameType | None) -> tuple[tuple[str, int, str], ...]:
+    frames: list[tuple[str, int, str]] = []
+    while frame is not None and len(frames) < _STACK_LIMIT:
         code = frame.f_code
         if _origin(code.co_filename) == _PLUGIN:
             break
-        lines.append(f"{_show_path(code.co_filename)}:{frame.f_lineno} in {code.co_name}")
+        frames.append((code.co_filename, frame.f_lineno, code.co_name))
         frame = frame.f_back
-    return tuple(lines)
+    return tuple(frames)
 
 
 def _site_from_origin(origin: tuple[tuple[str, int, str], ...] | None, stacks: bool) -> _Site | None:
@@ -218,11 +260,8 @@ def _site_from_origin(origin: tuple[tuple[str, int, str], ...] | None, stacks: b
         if kind == _PLUGIN:
             return None
         if kind == _USER:
-            stack = tuple(
-                f"{_show_path(f)}:{n} in {fn}" for f, n, fn in origin[index:]
-                if _origin(f) != _PLUGIN
-            ) if stacks else ()
-            return _Site(f"{_show_path(filename)}:{lineno}", False, stack)
+            frames = origin[index:] if stacks else ()
+            return _Site(filename, lineno, False, tuple(f for f in frames if _origin(f[0]) != _PLUGIN))
     return None
 
 
@@ -247,41 +286,74 @@ def _qualname(obj: Any) -> str:
 _FUTURES = (asyncio.Future, concurrent.futures.Future)
 
 
+_INTERNAL_MODULES = ("asyncio.", "pytest_lambda_async.")
+_internal_modules: dict[str, bool] = {}
+
+
 def _is_internal_callback(callback: Any) -> bool:
     """asyncio's own callbacks (task wake-ups, future callbacks, sleep timers) and the plugin's.
 
     Decided from the callback alone, before any frame walk: this runs on every call_soon.
     """
-    func = getattr(callback, "func", callback)  # look through functools.partial
-    if isinstance(getattr(func, "__self__", None), _FUTURES):
+    callback = getattr(callback, "func", callback)  # look through functools.partial
+    owner = getattr(callback, "__self__", None)
+    if owner is not None and isinstance(owner, _FUTURES):
         return True
-    module = getattr(func, "__module__", None)
-    return isinstance(module, str) and module.startswith(("asyncio.", "pytest_lambda_async."))
+    try:
+        return _internal_modules[callback.__module__]
+    except (KeyError, AttributeError, TypeError):  # a module not seen yet, or none at all
+        pass
+    module = getattr(callback, "__module__", None)
+    if not isinstance(module, str):
+        return False
+    internal = _internal_modules[module] = module.startswith(_INTERNAL_MODULES)
+    return internal
 
 
 # -- what is recorded while a window is open -------------------------------------------------
-@dataclass
 class _Created:
-    obj: Any
-    site: _Site
-    loop: Any = None
-    detail: str = ""
-    target: Any = None
+    """One piece of work created in a window."""
+
+    __slots__ = ("detail", "loop", "obj", "site", "target")
+
+    def __init__(self, obj: Any, site: _Site, loop: Any = None, detail: str = "", target: Any = None) -> None:
+        self.obj = obj
+        self.site = site
+        self.loop = loop
+        self.detail = detail
+        self.target = target
 
 
-@dataclass
 class _Window:
-    detector: LeakDetector
-    env: ExecutionEnvironment | None = None
-    invocation: Invocation | None = None
-    function: str | None = None
-    request_id: str | None = None
-    tasks: list[_Created] = field(default_factory=list)
-    handles: list[_Created] = field(default_factory=list)
-    threads: list[_Created] = field(default_factory=list)
-    futures: list[_Created] = field(default_factory=list)
-    findings: list[Finding] = field(default_factory=list)
-    returned: list[Any] = field(default_factory=list)
+    """What one window recorded. A plain slotted class: one is made per invocation."""
+
+    __slots__ = ("context", "detector", "env", "findings", "futures", "handles", "invocation",
+                 "returned", "tasks", "threads")
+
+    def __init__(self, detector: LeakDetector, env: ExecutionEnvironment | None = None,
+                 invocation: Invocation | None = None, context: Any = None) -> None:
+        self.detector = detector
+        self.env = env
+        self.invocation = invocation
+        self.context = context  # a watch()'s Lambda context, if it was given one
+        self.tasks: list[_Created] = []
+        self.handles: list[_Created] = []
+        self.threads: list[_Created] = []
+        self.futures: list[_Created] = []
+        self.findings: list[Finding] = []
+        self.returned: list[Any] = []
+
+    @property
+    def function(self) -> str | None:
+        if self.env is not None:
+            return self.env.function.settings.name
+        return getattr(self.context, "function_name", None)
+
+    @property
+    def request_id(self) -> str | None:
+        if self.invocation is not None:
+            return self.invocation.request_id
+        return getattr(self.context, "aws_request_id", None)
 
     @property
     def stacks(self) -> bool:
@@ -299,31 +371,84 @@ class _Window:
 class _Tracker:
     """The wrappers, installed while at least one window is open."""
 
-    ORIGIN_DEPTH = 8
+    # How many frames of each coroutine's creation stack CPython records (`cr_origin`) while a
+    # window is open. Every coroutine created pays for each frame (its line number is worked
+    # out there and then), and past the first frames the stack is the event loop's and the
+    # plugin's, which a site never needs: three frames reach user code through two frames of
+    # library code (say, a sync call that returns a coroutine, and its helper). With
+    # `stacks=True` the stack itself is wanted, and eight frames are recorded.
+    ORIGIN_DEPTH = 3
+    ORIGIN_DEPTH_STACKS = 8
 
     def __init__(self) -> None:
         self.windows: list[_Window] = []
         self._saved: list[tuple[Any, str, Any]] = []
         self._saved_depth = 0
+        self._depth = 0  # the origin tracking depth last set here (nested windows may change it)
         self.holders: set[int] = set()
+        # here()'s index when windows are nested (it is asked on every task and timer created
+        # while a window is open): environment windows by the id of their environment's loop
+        # policy, and the latest window of test code.
+        self._by_policy: dict[int, tuple[Any, _Window]] = {}
+        self._plain: _Window | None = None
 
     # -- windows ---------------------------------------------------------------------------
+    # One window opens and closes per invocation, usually with no other window open: that
+    # case needs no index; nested windows rebuild here()'s index and the tracking depth.
     def open(self, window: _Window) -> None:
-        # The wrappers stay installed while a detector that opened a window is alive (they do
-        # nothing outside windows); coroutine origin tracking is on only inside windows.
-        if not self._saved:
-            self._install()
-        self.holders.add(id(window.detector))
-        if not self.windows:
-            self._saved_depth = sys.get_coroutine_origin_tracking_depth()
-            sys.set_coroutine_origin_tracking_depth(max(self._saved_depth, self.ORIGIN_DEPTH))
-        self.windows.append(window)
+        detector = window.detector
+        if id(detector) not in self.holders:
+            # The wrappers stay installed while a detector that opened a window is alive (they
+            # do nothing outside windows); coroutine origin tracking is on only inside windows.
+            if not self._saved:
+                self._install()
+            self.holders.add(id(detector))
+        windows = self.windows
+        windows.append(window)
+        if len(windows) > 1:
+            self._index()
+            return
+        self._saved_depth = saved = sys.get_coroutine_origin_tracking_depth()
+        depth = self.ORIGIN_DEPTH_STACKS if detector.stacks else self.ORIGIN_DEPTH
+        if saved > depth:
+            depth = saved
+        self._depth = depth
+        sys.set_coroutine_origin_tracking_depth(depth)
 
     def close(self, window: _Window) -> None:
-        if window in self.windows:
-            self.windows.remove(window)
-            if not self.windows:
-                sys.set_coroutine_origin_tracking_depth(self._saved_depth)
+        windows = self.windows
+        if windows and windows[-1] is window:
+            windows.pop()
+        elif window in windows:
+            windows.remove(window)
+        else:
+            return
+        if windows:
+            self._index()
+            return
+        self._depth = self._saved_depth
+        sys.set_coroutine_origin_tracking_depth(self._saved_depth)
+
+    def _index(self) -> None:
+        """Rebuild here()'s index and the tracking depth from the open windows."""
+        by_policy: dict[int, tuple[Any, _Window]] = {}
+        plain = None
+        stacks = False
+        for window in self.windows:  # the latest window wins
+            if window.env is None:
+                plain = window
+            else:
+                by_policy[id(window.env.policy)] = (window.env.policy, window)
+            stacks = stacks or window.detector.stacks
+        self._by_policy, self._plain = by_policy, plain
+        self._track_origins(stacks)
+
+    def _track_origins(self, stacks: bool) -> None:
+        """Origin tracking for the open windows (nested: changed only when it must be)."""
+        depth = max(self._saved_depth, self.ORIGIN_DEPTH_STACKS if stacks else self.ORIGIN_DEPTH)
+        if depth != self._depth:
+            sys.set_coroutine_origin_tracking_depth(depth)
+            self._depth = depth
 
     def release(self, detector: LeakDetector) -> None:
         """`detector` is done: remove the wrappers when no detector needs them any more."""
@@ -333,19 +458,23 @@ class _Tracker:
 
     def here(self) -> _Window | None:
         """The window whose code is running now."""
+        policy = _events._event_loop_policy  # type: ignore[attr-defined]
         windows = self.windows
-        if not windows:
+        window: _Window | None
+        if len(windows) == 1:
+            window = windows[0]
+            env = window.env
+            if env is not None:
+                return window if env.policy is policy else None
+        elif not windows:
             return None
-        policy = getattr(_events, "_event_loop_policy", None)
-        if isinstance(policy, EnvironmentLoopPolicy):
-            for window in reversed(windows):
-                if window.env is not None and window.env.policy is policy:
-                    return window
-            return None
-        for window in reversed(windows):
-            if window.env is None:
-                return window
-        return None
+        else:
+            known = self._by_policy.get(id(policy))
+            if known is not None and known[0] is policy:
+                return known[1]
+            window = self._plain
+        # Not an environment's window: test code (its own loops) is the latest `watch()` window's.
+        return None if isinstance(policy, EnvironmentLoopPolicy) else window
 
     # -- installing ------------------------------------------------------------------------
     def _patch(self, owner: Any, name: str, wrapper: Any) -> None:
@@ -379,33 +508,40 @@ _TRACKER = _Tracker()
 
 def _wrap_create_task(original: Callable[..., Any]) -> Callable[..., Any]:
     def create_task(self: asyncio.AbstractEventLoop, coro: Any, **kwargs: Any) -> Any:
-        task = original(self, coro, **kwargs)
-        window = _TRACKER.here()
-        if window is not None:
-            site = _site_from_frame(sys._getframe(1), window.stacks)
-            if site is not None:
-                window.tasks.append(_Created(task, site, self))
+        task = original(self, coro, **kwargs) if kwargs else original(self, coro)
+        if _TRACKER.windows:
+            window = _TRACKER.here()
+            if window is not None:
+                site = _site_from_frame(sys._getframe(1), window.detector.stacks)
+                if site is not None:
+                    window.tasks.append(_Created(task, site, self))
         return task
 
     return create_task
 
 
-def _record_handle(loop: Any, handle: asyncio.Handle, callback: Any, detail: str) -> None:
-    if _is_internal_callback(callback):
-        return
+def _record_handle(loop: Any, handle: asyncio.Handle) -> None:
     window = _TRACKER.here()
     if window is None:
         return
-    site = _site_from_frame(sys._getframe(2), window.stacks)
+    site = _site_from_frame(sys._getframe(2), window.detector.stacks)
     if site is not None and not site.by_library:
-        window.handles.append(_Created(handle, site, loop, detail))
+        window.handles.append(_Created(handle, site, loop))
 
 
 def _wrap_call_soon(original: Callable[..., Any]) -> Callable[..., Any]:
     def call_soon(self: Any, callback: Any, *args: Any, context: Any = None) -> Any:
-        handle = original(self, callback, *args, context=context)
-        if _TRACKER.windows:
-            _record_handle(self, handle, callback, "callback")
+        # asyncio's own calls (a task's step, a future's callbacks) pass at most one argument
+        # and a context: passed on as they came, not re-packed (`*args, context=` builds a
+        # tuple and a dict for every callback asyncio schedules).
+        if len(args) == 1:
+            handle = original(self, callback, args[0], context=context)
+        elif not args:
+            handle = original(self, callback, context=context)
+        else:
+            handle = original(self, callback, *args, context=context)
+        if _TRACKER.windows and not _is_internal_callback(callback):
+            _record_handle(self, handle)
         return handle
 
     return call_soon
@@ -413,9 +549,12 @@ def _wrap_call_soon(original: Callable[..., Any]) -> Callable[..., Any]:
 
 def _wrap_call_at(original: Callable[..., Any]) -> Callable[..., Any]:
     def call_at(self: Any, when: float, callback: Any, *args: Any, context: Any = None) -> Any:
-        handle = original(self, when, callback, *args, context=context)
-        if _TRACKER.windows:
-            _record_handle(self, handle, callback, "timer")
+        if context is None:  # asyncio.sleep's timer: no context, so no keyword dict to build
+            handle = original(self, when, callback, *args)
+        else:
+            handle = original(self, when, callback, *args, context=context)
+        if _TRACKER.windows and not _is_internal_callback(callback):
+            _record_handle(self, handle)
         return handle
 
     return call_at
@@ -535,7 +674,7 @@ def _task_finding(window: _Window, created: _Created, fate: str,
     coro = task.get_coro()
     name = getattr(coro, "__qualname__", None) or task.get_name()
     site: _Site | None = created.site
-    if not created.site.site:
+    if not created.site.filename:
         site = _site_from_origin(getattr(coro, "cr_origin", None), window.stacks) or created.site
     cancelled = kind is LeakKind.PENDING_TASK and _cancelling(task)
     state = " (cancel requested, never awaited)" if cancelled else ""
@@ -581,26 +720,18 @@ def _awaitable_finding(window: _Window, value: Any, tasks: dict[int, _Created]) 
                           site, _FATE_RETURNED, _defined_at(coro))
 
 
+# The exact types handlers nearly always return: none is awaitable (a subclass may be, and is checked).
+_NOT_AWAITABLE = frozenset({dict, list, str, bytes, int, float, bool, tuple, type(None)})
+
+
 def _is_awaitable(value: Any) -> bool:
     return inspect.isawaitable(value) or isinstance(value, asyncio.Future)
 
 
-def _collect(window: _Window, fate: str, *, killed: bool = False) -> list[Finding]:
-    """Findings of a window that is closing (the handler returned, or the watched block ended)."""
-    findings = list(window.findings)
-    if killed:
-        # The invocation timed out or crashed: Lambda resets the environment, so what the
-        # handler was still doing is not a leak (the test sees the timeout or the crash).
-        return [f for f in findings if f.kind is LeakKind.NEVER_AWAITED]
-    tasks = {id(created.obj): created for created in window.tasks}
-    returned = {id(value) for value in window.returned}
-    for value in window.returned:
-        if _is_awaitable(value):
-            findings.append(_awaitable_finding(window, value, tasks))
-    for created in window.tasks:
-        task = created.obj
-        if not task.done() and id(task) not in returned and not task.get_loop().is_closed():
-            findings.append(_task_finding(window, created, fate))
+def _unfinished(window: _Window) -> tuple[list[_Created], list[_Created]]:
+    """The tasks and the callbacks created in `window` still pending on a loop that is open."""
+    tasks = [c for c in window.tasks if not c.obj.done() and not c.obj.get_loop().is_closed()]
+    handles: list[_Created] = []
     by_loop: dict[int, set[int]] = {}
     for created in window.handles:
         loop = created.loop
@@ -610,7 +741,31 @@ def _collect(window: _Window, fate: str, *, killed: bool = False) -> list[Findin
         if pending is None:
             pending = by_loop[id(loop)] = _pending_handle_ids(loop)
         if id(created.obj) in pending:
-            findings.append(_handle_finding(window, created, fate))
+            handles.append(created)
+    return tasks, handles
+
+
+def _collect(window: _Window, fate: str, *, killed: bool = False,
+             unfinished: tuple[list[_Created], list[_Created]] | None = None) -> list[Finding]:
+    """Findings of a window that is closing (the handler returned, or the watched block ended)."""
+    findings = list(window.findings)
+    if killed:
+        # The invocation timed out or crashed: Lambda resets the environment, so what the
+        # handler was still doing is not a leak (the test sees the timeout or the crash).
+        return [f for f in findings if f.kind is LeakKind.NEVER_AWAITED]
+    tasks, handles = _unfinished(window) if unfinished is None else unfinished
+    returned: set[int] = set()
+    if window.returned:
+        by_id = {id(created.obj): created for created in window.tasks}
+        returned = {id(value) for value in window.returned}
+        for value in window.returned:
+            if _is_awaitable(value):
+                findings.append(_awaitable_finding(window, value, by_id))
+    for created in tasks:
+        if id(created.obj) not in returned:
+            findings.append(_task_finding(window, created, fate))
+    for created in handles:
+        findings.append(_handle_finding(window, created, fate))
     for created in window.threads:
         if created.obj.is_alive():
             findings.append(_thread_finding(window, created, fate))
@@ -620,6 +775,10 @@ def _collect(window: _Window, fate: str, *, killed: bool = False) -> list[Findin
     return findings
 
 
+def _keeping(obj: Any) -> Callable[[], Any]:
+    return lambda: obj
+
+
 # -- the public side ----------------------------------------------------------------------
 class LeakObserver(EnvironmentObserver):
     """Opens a window for every invocation in the environments it observes."""
@@ -627,14 +786,15 @@ class LeakObserver(EnvironmentObserver):
     def __init__(self, detector: LeakDetector) -> None:
         self.detector = detector
         self._open: dict[int, _Window] = {}
-        # Pending work already reported (or deliberately not), so shutdown does not repeat it.
-        self._known: set[int] = set()
+        # Pending work already reported (or deliberately not), so shutdown does not repeat it:
+        # weak references by id (an id alone could be a later object's, once this one is gone).
+        self._known: dict[int, Callable[[], Any]] = {}
 
     def before_handler(self, env: ExecutionEnvironment, invocation: Invocation) -> None:
-        if not self.detector.active:
+        detector = self.detector
+        if detector.mode == "off":
             return
-        window = _Window(self.detector, env, invocation, env.function.settings.name,
-                         invocation.request_id)
+        window = _Window(detector, env, invocation)
         previous = self._open.pop(id(env), None)
         if previous is not None:
             _TRACKER.close(previous)
@@ -642,31 +802,57 @@ class LeakObserver(EnvironmentObserver):
         _TRACKER.open(window)
 
     def after_handler(self, env: ExecutionEnvironment, invocation: Invocation) -> None:
-        window = self._open.get(id(env))
-        if window is None or window.invocation is not invocation:
+        window = self._open.pop(id(env), None)
+        if window is None:
             return
-        del self._open[id(env)]
+        if window.invocation is not invocation:
+            self._open[id(env)] = window
+            return
         _TRACKER.close(window)
-        if _is_awaitable(invocation.returned):
-            window.returned.append(invocation.returned)
+        returned = invocation.returned
+        if type(returned) not in _NOT_AWAITABLE and _is_awaitable(returned):
+            window.returned.append(returned)
+        if not (window.handles or window.threads or window.futures or window.findings
+                or window.returned):
+            for created in window.tasks:
+                if not created.obj.done():
+                    break
+            else:
+                return  # it made nothing, or only tasks that are all done: nothing to report
+        tasks, handles = _unfinished(window)
+        self._remember(tasks, handles)
         killed = invocation.timed_out or invocation.error_type == "Runtime.ExitError"
-        self._known.update(id(c.obj) for c in (*window.tasks, *window.handles))
-        self.detector._add(_collect(window, FROZEN, killed=killed))
+        self.detector._add(_collect(window, FROZEN, killed=killed, unfinished=(tasks, handles)))
+
+    def _remember(self, *pending: list[_Created]) -> None:
+        for group in pending:
+            for created in group:
+                self._know(created.obj)
+
+    def _know(self, obj: Any) -> None:
+        try:
+            self._known[id(obj)] = weakref.ref(obj)
+        except TypeError:  # cannot be weakly referenced: keep the object itself
+            self._known[id(obj)] = _keeping(obj)
+
+    def _knows(self, obj: Any) -> bool:
+        ref = self._known.get(id(obj))
+        return ref is not None and ref() is obj
 
     def work_lost(self, env: ExecutionEnvironment, pending: list[Any], reason: str) -> None:
         window = self._open.pop(id(env), None)
         if window is not None:
             # The invocation never finished (the test ended first): its work goes with the environment.
             _TRACKER.close(window)
-            self._known.update(id(c.obj) for c in (*window.tasks, *window.handles))
+            self._remember(*_unfinished(window))
             self.detector._add(_collect(window, f"lost: the environment was {reason}", killed=True))
         if not self.detector.active:
             return
         function = env.function.settings.name
         for item in pending:
-            if id(item) in self._known:
+            if self._knows(item):
                 continue
-            self._known.add(id(item))
+            self._know(item)
             if isinstance(item, asyncio.Task):
                 coro = item.get_coro()
                 name = getattr(coro, "__qualname__", None) or item.get_name()
@@ -733,8 +919,7 @@ class LeakDetector:
                 listener(finding)
 
     def _window(self, context: Any) -> _Window:
-        return _Window(self, None, None, getattr(context, "function_name", None),
-                       getattr(context, "aws_request_id", None))
+        return _Window(self, context=context)
 
     def watch(self, context: Any = None) -> Watch:
         """Watch a block of test code that calls a handler itself: `with` or `async with`.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -358,6 +359,51 @@ def test_work_lost_on_shutdown_that_no_invocation_made(
     assert f"{modname}.py:5)" in str(detector.findings[0])
 
 
+def test_work_lost_at_shutdown_is_reported_even_in_a_finished_tasks_place(
+    invoker: Invoker, handler_module: MakeHandler, detector: LeakDetector
+) -> None:
+    # Once a task the handler awaited is freed, a later task can take its id (CPython reuses
+    # the memory). Work frozen at shutdown is recognised as already reported by identity, not
+    # by id, so the later task is still reported.
+    modname = handler_module("""
+        import asyncio
+        DONE = []
+
+        async def work():
+            await asyncio.sleep(0)
+
+        async def handler(event, context):
+            task = asyncio.create_task(work())
+            await task
+            DONE.append(task)
+            return "ok"
+    """)
+    fn = invoker.deploy(f"{modname}.handler")
+    assert fn.invoke({}).payload == "ok"
+    env = fn.environments[0]
+    assert env.loop is not None and env.module is not None
+
+    async def refresh_forever() -> None:
+        await asyncio.Event().wait()
+
+    coros = [refresh_forever() for _ in range(20)]
+    done = env.module.DONE.pop()
+    freed = id(done)
+    del done  # freed here: the next task is likely to be made in its memory
+    mine = []
+    for coro in coros:  # the test's own tasks, outside any invocation
+        mine.append(env.loop.create_task(coro))
+        if id(mine[-1]) == freed:
+            break
+    else:
+        pytest.skip("CPython did not reuse the finished task's memory")
+    for coro in coros[len(mine):]:
+        coro.close()
+    invoker.close()
+    assert [f.kind for f in detector.findings] == [LeakKind.WORK_LOST] * len(mine)
+    assert all(f.name.endswith("refresh_forever") for f in detector.findings)
+
+
 def test_timed_out_invocation_is_not_reported_as_a_leak(
     invoker: Invoker, handler_module: MakeHandler, detector: LeakDetector
 ) -> None:
@@ -510,6 +556,67 @@ def test_library_daemon_pool_is_not_a_leak(
         fakelib_pool.STOP.set()
 
 
+LIBRARY_CLIENT = """
+import asyncio
+
+
+async def _put(record):
+    await asyncio.sleep(0)
+
+
+def _build(record, hops):
+    return _build(record, hops - 1) if hops > 1 else _put(record)
+
+
+def put(record, hops=1):
+    # A sync call that hands back a coroutine, made `hops` frames further into the library.
+    return _build(record, hops)
+"""
+
+
+@pytest.fixture
+def library_client(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    library = tmp_path / "lib" / "site-packages"
+    library.mkdir(parents=True)
+    (library / "fakelib_client.py").write_text(LIBRARY_CLIENT)
+    monkeypatch.syspath_prepend(str(library))
+    yield "fakelib_client"
+    sys.modules.pop("fakelib_client", None)
+
+
+def test_never_awaited_through_library_frames_is_found_at_the_users_line(
+    invoker: Invoker, handler_module: MakeHandler, tmp_path: Path, library_client: str
+) -> None:
+    # Two frames of library code (put, _build) between the handler and the coroutine.
+    findings, site = run(invoker, handler_module, tmp_path, """
+        import fakelib_client
+
+        def handler(event, context):
+            fakelib_client.put({"id": 1})  # SITE
+            return "ok"
+    """)
+    assert [(f.kind, f.name) for f in findings] == [(LeakKind.NEVER_AWAITED, "_put")]
+    assert findings[0].site.endswith(site)
+
+
+def test_stacks_setting_sees_through_more_library_frames(
+    handler_module: MakeHandler, tmp_path: Path, library_client: str
+) -> None:
+    detector = LeakDetector(stacks=True)
+    invoker = Invoker(VirtualClock(), observers=[detector.observer])
+    findings, site = run(invoker, handler_module, tmp_path, """
+        import fakelib_client
+
+        def handler(event, context):
+            fakelib_client.put({"id": 1}, hops=5)  # SITE
+            return "ok"
+    """)
+    invoker.close()
+    assert [(f.kind, f.name) for f in findings] == [(LeakKind.NEVER_AWAITED, "_put")]
+    assert findings[0].site.endswith(site)
+    assert findings[0].stack[0].endswith(f"{site} in handler")
+
+
 def test_boto3_and_moto_work_is_not_a_leak(
     invoker: Invoker, handler_module: MakeHandler, tmp_path: Path
 ) -> None:
@@ -584,3 +691,81 @@ def test_with_watch_finds_an_executor_job_and_ignores_the_idle_pool() -> None:
             pool.submit(stop.wait)
         stop.set()
     assert [f.kind for f in detector.findings] == [LeakKind.EXECUTOR_JOB]
+
+
+def test_nested_watch_blocks_close_their_own_window() -> None:
+    # Two windows that have recorded nothing yet are still two windows: closing the inner one
+    # leaves the outer one watching (and origin tracking on until it closes too).
+    detector = LeakDetector()
+    stop = threading.Event()
+    before = sys.get_coroutine_origin_tracking_depth()
+    try:
+        with detector.watch():
+            with detector.watch():
+                pass
+            threading.Thread(target=stop.wait, name="after-inner").start()
+    finally:
+        stop.set()
+    assert [(f.kind, f.name) for f in detector.findings] == [(LeakKind.THREAD, "after-inner")]
+    assert sys.get_coroutine_origin_tracking_depth() == before
+
+
+def test_a_stacks_window_inside_another_records_deep_origins() -> None:
+    from pytest_lambda_async.leaks import _Tracker
+
+    plain, deep = LeakDetector(), LeakDetector(stacks=True)
+    before = sys.get_coroutine_origin_tracking_depth()
+    with plain.watch():
+        outer = sys.get_coroutine_origin_tracking_depth()
+        with deep.watch():
+            inner = sys.get_coroutine_origin_tracking_depth()
+        back = sys.get_coroutine_origin_tracking_depth()
+    shallow, deep_depth = _Tracker.ORIGIN_DEPTH, _Tracker.ORIGIN_DEPTH_STACKS
+    assert (outer, inner, back) == (shallow, deep_depth, shallow)
+    assert sys.get_coroutine_origin_tracking_depth() == before
+
+
+def test_a_sites_line_is_worked_out_as_the_frame_would() -> None:
+    # A site keeps its frame's code and last instruction; the line is worked out when reported.
+    from pytest_lambda_async.leaks import _line_of
+
+    def stack() -> Iterator[tuple[object, int]]:
+        frame = sys._getframe()
+        while frame is not None:
+            yield frame.f_lineno, _line_of(frame.f_code, frame.f_lasti)
+            frame = frame.f_back
+
+    lines = list(
+        stack()  # a call over two lines
+    )
+    assert len(lines) > 5 and all(expected == got for expected, got in lines)
+
+
+def test_watched_loop_methods_pass_arguments_and_context_through() -> None:
+    import contextvars
+
+    var = contextvars.ContextVar("var", default="outer")
+    inner = contextvars.copy_context()
+    inner.run(var.set, "inner")
+    seen: list[tuple[tuple[int, ...], str]] = []
+
+    def record(*args: int) -> None:
+        seen.append((args, var.get()))
+
+    shapes: list[tuple[int, ...]] = [(), (1,), (1, 2)]
+    detector = LeakDetector()
+    loop = asyncio.new_event_loop()
+    try:
+        with detector.watch():
+            for args in shapes:
+                loop.call_soon(record, *args)
+                loop.call_soon(record, *args, context=inner)
+                loop.call_at(loop.time(), record, *args)
+                loop.call_at(loop.time(), record, *args, context=inner)
+            task = loop.create_task(asyncio.sleep(0, "done"), name="named")
+            loop.run_until_complete(task)
+    finally:
+        loop.close()
+    assert (task.get_name(), task.result()) == ("named", "done")
+    assert sorted(seen) == sorted((args, value) for args in shapes for value in ("outer", "inner") * 2)
+    assert detector.findings == []
