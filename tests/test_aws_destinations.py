@@ -38,10 +38,7 @@ def test_sqs_destination_receives_the_record(aws, lambda_invoker):
 
 
 def test_sns_destination_publishes_the_record(aws, lambda_invoker):
-    topic = aws.sns.create_topic(Name="failures")["TopicArn"]
-    url, queue_arn = aws.queue("from-topic")
-    aws.sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn,
-                      Attributes={"RawMessageDelivery": "true"})
+    topic, url = aws.topic_into_queue("failures", "from-topic")
     lambda_invoker.deploy(boom, maximum_retry_attempts=0, on_failure=topic)
     aws.lam.invoke(FunctionName="boom", InvocationType="Event", Payload=b'{"k": 1}')
     lambda_invoker.run_until_idle()
@@ -51,10 +48,7 @@ def test_sns_destination_publishes_the_record(aws, lambda_invoker):
 
 
 def test_sns_dead_letter_topic_keeps_the_message_attributes(aws, lambda_invoker):
-    topic = aws.sns.create_topic(Name="dlq-topic")["TopicArn"]
-    url, queue_arn = aws.queue("from-dlq-topic")
-    aws.sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn,
-                      Attributes={"RawMessageDelivery": "true"})
+    topic, url = aws.topic_into_queue("dlq-topic", "from-dlq-topic")
     lambda_invoker.deploy(boom, maximum_retry_attempts=0, dead_letter_target=topic)
     aws.lam.invoke(FunctionName="boom", InvocationType="Event", Payload=b'{"k": 1}')
     lambda_invoker.run_until_idle()
