@@ -711,7 +711,7 @@ def test_nested_watch_blocks_close_their_own_window() -> None:
 
 
 def test_a_stacks_window_inside_another_records_deep_origins() -> None:
-    from pytest_lambda_async.leaks import _Tracker
+    from pytest_lambda_async.leaks.tracking import _Tracker
 
     plain, deep = LeakDetector(), LeakDetector(stacks=True)
     before = sys.get_coroutine_origin_tracking_depth()
@@ -727,7 +727,7 @@ def test_a_stacks_window_inside_another_records_deep_origins() -> None:
 
 def test_a_sites_line_is_worked_out_as_the_frame_would() -> None:
     # A site keeps its frame's code and last instruction; the line is worked out when reported.
-    from pytest_lambda_async.leaks import _line_of
+    from pytest_lambda_async.leaks.sites import _line_of
 
     def stack() -> Iterator[tuple[object, int]]:
         frame = sys._getframe()
