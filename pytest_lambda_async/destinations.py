@@ -2,8 +2,11 @@
 
 The documents are AWS's exact shapes (`reference/aws-lambda-semantics.md` §2, §3). A target
 is a `Sink` (in memory), another deployed function, or an ARN. An ARN is delivered into moto's
-resource when moto is active (see `aws.py`); otherwise into an in-memory `Sink` that carries
-that ARN, so nothing is ever dropped.
+resource when moto is active (see `aws/delivery.py`); otherwise into an in-memory `Sink` that
+carries that ARN, so nothing is ever dropped.
+
+This module never imports the invoker: a deployed function is a `FunctionTarget` here (the
+invoker's `LambdaFunction` is one), and `deliver` reaches the invoker through `Targets`.
 """
 
 from __future__ import annotations
@@ -14,12 +17,12 @@ import re
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from .errors import InvalidParameterValueException
 
 if TYPE_CHECKING:
-    from .invoker import Invoker, LambdaFunction
+    from .config import FunctionSettings
 
 SUCCESS_DETAIL_TYPE = "Lambda Function Invocation Result - Success"
 FAILURE_DETAIL_TYPE = "Lambda Function Invocation Result - Failure"
@@ -45,6 +48,26 @@ class Sink:
 
     def __len__(self) -> int:
         return len(self.records)
+
+
+class FunctionTarget:
+    """A deployed function as a destination: `invoker.LambdaFunction` is the one subclass."""
+
+    settings: FunctionSettings
+
+    def invoke_async(self, event: Any) -> Any:
+        raise NotImplementedError
+
+
+class Targets(Protocol):
+    """What `deliver` needs from the invoker: functions and sinks by ARN."""
+
+    @property
+    def eventbridge_source(self) -> str: ...
+
+    def function_for_arn(self, arn: str) -> FunctionTarget | None: ...
+
+    def sink_for_arn(self, arn: str, name: str | None = None) -> Sink: ...
 
 
 @dataclass(frozen=True)
@@ -82,10 +105,8 @@ _SERVICES = {
 
 def check_target(target: Any, role: str) -> None:
     """Raise AWS's validation error if `target` cannot serve as `role`."""
-    from .invoker import LambdaFunction
-
-    if target is None or isinstance(target, (Sink, LambdaFunction)):
-        if role == "dead_letter_target" and isinstance(target, LambdaFunction):
+    if target is None or isinstance(target, (Sink, FunctionTarget)):
+        if role == "dead_letter_target" and isinstance(target, FunctionTarget):
             raise InvalidParameterValueException(
                 "A dead-letter queue must be an SQS queue or an SNS topic.",
                 "use a Sink or an SQS/SNS ARN as dead_letter_target.",
@@ -197,22 +218,20 @@ class Delivery:
     record: dict[str, Any]  # the invocation record; for a DLQ, {"body": ..., "messageAttributes": ...}
     body: str  # the message body as sent (JSON text)
     when: float
-    function: LambdaFunction
+    function: FunctionTarget
     success: bool
 
 
-# moto delivery, installed by aws.py while moto is active: returns True when it delivered.
+# moto delivery, installed by the moto bridge (aws/) while moto is active: returns True when it delivered.
 moto_delivery: list[Callable[[ParsedArn, Delivery], bool]] = []
 
 
-def deliver(target: Any, delivery: Delivery, invoker: Invoker) -> None:
+def deliver(target: Any, delivery: Delivery, invoker: Targets) -> None:
     """Send `delivery` to `target`."""
-    from .invoker import LambdaFunction
-
     if isinstance(target, Sink):
         target.records.append(delivery.record)
         return
-    if isinstance(target, LambdaFunction):
+    if isinstance(target, FunctionTarget):
         target.invoke_async(delivery.record)
         return
     parsed = parse_arn(target, delivery.role)

@@ -23,6 +23,7 @@ from .config import FunctionSettings
 from .deadline import real_time_guard
 from .destinations import (
     Delivery,
+    FunctionTarget,
     Sink,
     check_target,
     deliver,
@@ -202,7 +203,7 @@ class _QueuedEvent:
         return sum(1 for attempt in self.history if attempt.status != "throttled")
 
 
-class LambdaFunction:
+class LambdaFunction(FunctionTarget):
     """A deployed function: `invoke`, `invoke_async`, its environments and `outcomes`."""
 
     def __init__(self, invoker: Invoker, runtime_: FunctionRuntime, environments: EnvironmentSettings):
