@@ -96,6 +96,10 @@ class VirtualClock:
         self._drivers: list[ClockDriver] = []
         # What must hold while the simulation runs (set by the invoker).
         self.run_scope: Callable[[], AbstractContextManager[None]] = nullcontext
+        # Called instead of waiting in real time, with the simulated time to wait until at
+        # most: an async test's driver (`asyncwait.py`) raises there to leave `run()` and wait
+        # on the test's own event loop instead.
+        self.on_real_wait: Callable[[float | None], None] | None = None
 
     # -- reading -------------------------------------------------------------------------
     def time(self) -> float:
@@ -233,6 +237,8 @@ class VirtualClock:
     def _wait_for_threads(self, limit: float | None) -> None:
         # Work on real threads takes real time: simulated time follows real time while a loop
         # waits on it, but never past the next simulated deadline.
+        if self.on_real_wait is not None:
+            self.on_real_wait(limit)
         slice_ = _REAL_WAIT_SLICE
         if limit is not None:
             slice_ = max(0.0, min(slice_, limit - self._now))

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from . import runtime
+from .asyncwait import driven_loop, in_simulation, stepper
 from .clock import TimerHandle, VirtualClock
 from .config import FunctionSettings
 from .deadline import real_time_guard
@@ -297,6 +298,34 @@ class LambdaFunction(FunctionTarget):
     # -- synchronous ---------------------------------------------------------------------------
     def invoke(self, event: Any, *, client_context: dict[str, Any] | None = None) -> InvokeResult:
         """Invoke synchronously (`RequestResponse`): run the request to its end and return the result."""
+        invocation, env = self._new_request(event, client_context)
+        with simulation_scope():
+            env.begin(invocation)
+            self._clock.run(until=lambda: invocation.done)
+        return self._request_result(invocation)
+
+    async def ainvoke(self, event: Any, *, client_context: dict[str, Any] | None = None) -> InvokeResult:
+        """`invoke`, for async tests and async handler code.
+
+        The request begins at once (or is throttled at once); while it runs, the awaiting loop
+        runs too. Gathered `ainvoke`s are concurrent requests: each has its own environment,
+        and their simulated durations overlap.
+        """
+        invocation, env = self._new_request(event, client_context)
+        with simulation_scope():
+            env.begin(invocation)
+        loop = driven_loop(self._clock)
+        if loop is not None:
+            # Awaited by handler code: the simulation that runs that code runs this request too.
+            await in_simulation(loop, lambda done: invocation.add_done_callback(lambda _: done()))
+        else:
+            await stepper(self._clock).until(lambda: invocation.done)
+        if not invocation.done:  # pragma: no cover - the timeout timer always ends a request
+            raise RuntimeError(f"The simulation stopped before request {invocation.request_id} ended.")
+        return self._request_result(invocation)
+
+    def _new_request(self, event: Any, client_context: dict[str, Any] | None,
+                     ) -> tuple[Invocation, ExecutionEnvironment]:
         body = runtime.encode_event(event, limit=runtime.MAX_SYNC_PAYLOAD)
         if client_context is not None and not isinstance(client_context, dict):
             raise LambdaUsageError(
@@ -316,17 +345,13 @@ class LambdaFunction(FunctionTarget):
         invocation = self._new_invocation(
             body, request_id=self.invoker._request_id(), synchronous=True, client_context=client_context
         )
-        with simulation_scope():
-            env.begin(invocation)
-            self._clock.run(until=lambda: invocation.done)
+        return invocation, env
+
+    def _request_result(self, invocation: Invocation) -> InvokeResult:
         result = self._result(invocation)
         self.invocations.append(result)
         self.invoker._record_invocation(self, invocation, kind="RequestResponse")
         return result
-
-    async def ainvoke(self, event: Any, *, client_context: dict[str, Any] | None = None) -> InvokeResult:
-        """`invoke`, for async tests."""
-        return self.invoke(event, client_context=client_context)
 
     def _result(self, invocation: Invocation) -> InvokeResult:
         env = invocation.environment
@@ -673,8 +698,13 @@ class Invoker:
         return self._finished[start:]
 
     async def arun_until_idle(self) -> list[Outcome]:
-        """`run_until_idle`, for async tests."""
-        return self.run_until_idle()
+        """`run_until_idle`, for async tests: the test's loop runs while the simulation waits
+        on real work."""
+        if driven_loop(self.clock) is not None:
+            return self.run_until_idle()  # handler code: the simulation is running already
+        start = len(self._finished)
+        await stepper(self.clock).until(self._idle)
+        return self._finished[start:]
 
     def _idle(self) -> bool:
         return self.busy == 0 and not any(fn._queue for fn in self.functions) and not any(
