@@ -196,3 +196,16 @@ def test_gathered_ainvokes_inside_a_handler_are_not_leaks(lambda_invoker: Invoke
         return [r.payload for r in results]
 
     assert lambda_invoker.deploy(outer, name="outer").invoke({}).payload == [0, 1, 2]
+
+
+def test_ainvoke_inside_asyncio_run_in_a_def_handler(lambda_invoker: Invoker) -> None:
+    inner = lambda_invoker.deploy(one_second, name="inner")
+
+    def outer(event: Any, context: Any) -> Any:
+        async def main() -> Any:
+            return [(await inner.ainvoke(n)).payload for n in range(2)]
+
+        return asyncio.run(main())
+
+    result = lambda_invoker.deploy(outer, name="outer").invoke({})
+    assert (result.payload, result.duration) == ([0, 1], 2.0)
