@@ -25,11 +25,12 @@ from functools import partial
 from types import ModuleType
 from typing import Any
 
-from . import runtime
+from . import exits, runtime
 from .clock import VirtualClock
 from .config import FunctionSettings
 from .context import LambdaContext
 from .deadline import InvocationTimeout, RunningHandler, real_time_guard
+from .exits import interrupts
 from .logs import InvocationLog, LogRouting, lambda_log_handler
 from .loop import EnvironmentLoopPolicy, VirtualEventLoop, no_running_loop, swap_policy
 
@@ -186,7 +187,16 @@ class _LoopDriver:
         if not loop._ready and not loop._due():
             return False
         with env.user_code(invocation, invocation.deadline):
-            loop.run_driven()
+            try:
+                loop.run_driven()
+            except BaseException as exc:
+                # SystemExit, KeyboardInterrupt or os._exit from a task or a callback: asyncio
+                # lets them out of the loop; on Lambda they end the runtime process.
+                if interrupts.is_real(exc):
+                    raise
+                env._crashed(invocation, exc)
+        # The loop has stopped: only now may the invocation end, and the environment with it.
+        env._loop_stopped(invocation)
         return True
 
     def next_wakeup(self) -> float | None:
@@ -227,6 +237,9 @@ class ExecutionEnvironment:
         self.user_modules: dict[str, ModuleType] = {}
         self._driver = _LoopDriver(self)
         self._timeout_timer: Any = None
+        # The invocation whose async handler ended, until its loop has stopped.
+        self._returned: Invocation | None = None
+        self._handler_task: asyncio.Task[Any] | None = None
         self._env_vars = self._lambda_environment()
         self._encoded_env: dict[Any, Any] = {}
         self._globals: dict[tuple[str, str], Any] = {}
@@ -342,7 +355,13 @@ class ExecutionEnvironment:
                 )
             except Exception as exc:
                 failure = runtime.error_payload(exc, "")
-            if failure is not None:
+            except BaseException as exc:
+                if interrupts.is_real(exc):
+                    raise
+                # The runtime process ended during init: the invocation gets Runtime.ExitError.
+                failure = runtime.exit_payload(invocation.request_id, exits.exit_reason(exc))
+                invocation.log.write(exits.exit_output(exc) + failure["errorMessage"] + "\n")
+            if failure is not None and failure["errorType"] != runtime.EXIT_ERROR:
                 invocation.log.write(runtime.error_log_lines(failure))
         ended = clock.time()
         invocation.init_duration = ended - started
@@ -441,7 +460,11 @@ class ExecutionEnvironment:
                 invocation.timed_out = True
             except Exception as exc:
                 self._set_exception(invocation, exc)
-            except SystemExit as exc:
+            except BaseException as exc:
+                # What the AWS runtime does not catch ends its process (asyncio.run inside the
+                # handler lets SystemExit and KeyboardInterrupt out too).
+                if interrupts.is_real(exc):
+                    raise
                 self._set_exit(invocation, exc)
         ended = clock.time()
         if ended >= invocation.deadline:
@@ -455,35 +478,76 @@ class ExecutionEnvironment:
         assert self.handler is not None
         task = self.policy.get_environment_loop().create_task(_await_handler(self.handler, event, context))
         task.add_done_callback(partial(self._async_done, invocation))
+        self._handler_task = task
         self._timeout_timer = self.clock.call_at(
             invocation.deadline, partial(self._async_timeout, invocation, task)
         )
         self.clock.attach(self._driver)
 
     def _async_done(self, invocation: Invocation, task: asyncio.Task[Any]) -> None:
-        if invocation.done or invocation is not self.current:
+        if invocation.done or invocation is not self.current or self._returned is not None:
             return
         self._timeout_timer.cancel()
         if task.cancelled():
-            self._set_exception(invocation, asyncio.CancelledError())
+            # CancelledError is a BaseException: out of the adapter's run_until_complete and
+            # through the runtime, it ends the process.
+            self._set_exit(invocation, asyncio.CancelledError())
         else:
             exc = task.exception()
             if isinstance(exc, InvocationTimeout):
                 invocation.timed_out = True
-            elif isinstance(exc, SystemExit):
-                self._set_exit(invocation, exc)
-            elif exc is not None:
+            elif isinstance(exc, Exception):
                 self._set_exception(invocation, exc)
+            elif exc is not None:
+                self._set_exit(invocation, exc)
             else:
                 self._set_value(invocation, task.result())
-        # Like run_until_complete: the loop stops after this iteration, then the environment freezes.
+        # Like run_until_complete: the loop stops after this iteration, then the environment
+        # freezes (in _loop_stopped: never from inside the running loop).
+        self._returned = invocation
         loop = task.get_loop()
         if loop.is_running():
             loop.stop()
-        self._handler_returned(invocation)
+
+    def _crashed(self, invocation: Invocation, exc: BaseException) -> None:
+        """Handler code ended the process while the simulation stepped the loop."""
+        if invocation.done or invocation is not self.current or self._returned is not None:
+            return
+        self._timeout_timer.cancel()
+        if isinstance(exc, InvocationTimeout):
+            invocation.timed_out = True
+        else:
+            self._set_exit(invocation, exc)
+        self._returned = invocation
+        for loop in self._loops():
+            for task in list(loop._tasks):
+                if task.done() and not task.cancelled() and task._exception is exc:
+                    # The crash is reported: asyncio must not log it again from a finalizer.
+                    task._log_traceback = False
+
+    def _loop_stopped(self, invocation: Invocation) -> None:
+        if invocation.done or invocation is not self.current:
+            return
+        if self._returned is None:
+            if self.clock.time() < invocation.deadline or not self.is_async_handler:
+                return
+            # The timeout fell while a nested synchronous invoke held this loop.
+            invocation.timed_out = True
+        self._returned = None
+        self._timeout_timer.cancel()
+        task, self._handler_task = self._handler_task, None
+        if task is not None and task.done() and not task.cancelled():
+            # Its exception is the crash just reported: retrieved, so asyncio never logs it
+            # from a finalizer (which, inside a compile(), once broke CPython 3.11's AST state).
+            task.exception()
+        self._handler_returned(invocation, handler_task=task)
 
     def _async_timeout(self, invocation: Invocation, task: asyncio.Task[Any]) -> None:
         if invocation.done:
+            return
+        if task.get_loop().is_running():
+            # A nested synchronous invoke from this handler holds its loop: the handler's next
+            # wait raises the timeout, or _loop_stopped ends it once the loop stops.
             return
         invocation.timed_out = True
         self._handler_returned(invocation, handler_task=task)
@@ -512,16 +576,10 @@ class ExecutionEnvironment:
         invocation.log.write(runtime.error_log_lines(payload))
         self._set_error_payload(invocation, payload)
 
-    def _set_exit(self, invocation: Invocation, exc: SystemExit) -> None:
-        code = exc.code if isinstance(exc.code, int) else 1
-        self._set_error_payload(invocation, {
-            "errorType": "Runtime.ExitError",
-            "errorMessage": f"RequestId: {invocation.request_id} Error: Runtime exited with "
-            f"error: exit status {code}",
-        })
-        invocation.log.write(f"RequestId: {invocation.request_id} Error: Runtime exited with "
-                             f"error: exit status {code}\nRuntime.ExitError\n")
-        invocation.error_type = "Runtime.ExitError"
+    def _set_exit(self, invocation: Invocation, exc: BaseException) -> None:
+        payload = runtime.exit_payload(invocation.request_id, exits.exit_reason(exc))
+        invocation.log.write(f"{exits.exit_output(exc)}{payload['errorMessage']}\n{runtime.EXIT_ERROR}\n")
+        self._set_error_payload(invocation, payload)
 
     def _set_error_payload(self, invocation: Invocation, payload: dict[str, Any]) -> None:
         invocation.response = runtime.marshal_response(payload)
@@ -542,7 +600,7 @@ class ExecutionEnvironment:
                 f"{self.function.settings.timeout:.2f} seconds\n"
             )
             reset = "timeout"
-        elif invocation.error_type == "Runtime.ExitError":
+        elif invocation.error_type == runtime.EXIT_ERROR:
             reset = "crash"
         elif invocation.synchronous and len(invocation.response) > runtime.MAX_RESPONSE_PAYLOAD:
             self._set_error_payload(
@@ -700,10 +758,12 @@ class _SimulationScope:
             self._no_loop.__enter__()
             real_time_guard.__enter__()
             self._log_handler.__enter__()
+            interrupts.install()
 
     def __exit__(self, *exc: object) -> None:
         self.depth -= 1
         if self.depth == 0:
+            interrupts.uninstall()
             self._log_handler.__exit__()
             real_time_guard.__exit__()
             self._no_loop.__exit__()

@@ -196,6 +196,14 @@ def make_error(
     }
 
 
+EXIT_ERROR = "Runtime.ExitError"
+
+
+def exit_payload(request_id: str, reason: str) -> dict[str, Any]:
+    """The payload when the runtime process ended (`exits.exit_reason` words `reason`)."""
+    return {"errorType": EXIT_ERROR, "errorMessage": f"RequestId: {request_id} Error: {reason}"}
+
+
 def timeout_payload(request_id: str, timeout: float) -> dict[str, Any]:
     return {
         "errorMessage": f"RequestId: {request_id} Error: Task timed out after {timeout:.2f} seconds",
