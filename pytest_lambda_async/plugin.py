@@ -391,11 +391,18 @@ def _check_leaks(item: pytest.Item, detector: LeakDetector) -> None:
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_call(item: pytest.Item) -> Generator[None, object, object]:
-    # An async test that calls a handler with `lambda_context`: its body is the invocation.
+    # An async test that calls a handler with the plugin's `lambda_context`: its body is the
+    # invocation. A suite's own `lambda_context` fixture (Powertools' docs suggest one) is
+    # not ours: the test is left alone.
     funcargs = getattr(item, "funcargs", {})
     if "lambda_context" in funcargs and inspect.iscoroutinefunction(getattr(item, "obj", None)):
-        with funcargs["lambda_leaks"].watch(funcargs["lambda_context"]):
-            return (yield)
+        from .context import LambdaContext
+        from .leaks import LeakDetector
+
+        context, detector = funcargs["lambda_context"], funcargs.get("lambda_leaks")
+        if isinstance(context, LambdaContext) and isinstance(detector, LeakDetector):
+            with detector.watch(context):
+                return (yield)
     return (yield)
 
 
