@@ -4,18 +4,22 @@ Both start lazily, at most once per test, when the first handler code runs: ente
 freezegun costs milliseconds with boto3 loaded, so a test that never invokes never pays.
 While handler code runs, `time.time()`, `datetime.now()` and friends read the simulated
 clock; the test's own code keeps reading real time, and so do asyncio loops other than the
-plugin's (freezegun's `real_asyncio`), so a pytest-asyncio test loop never hangs.
+plugin's (freezegun's `real_asyncio`), so a pytest-asyncio test loop never hangs. A test's
+own `freeze_time` or `time_machine.travel` is what handler code reads while it is on. Modules
+imported meanwhile are imported with the real datetime classes (`imports.ImportGuard`).
 """
 
 from __future__ import annotations
 
 import datetime as _dt
+import sys
 import time
 from typing import Any
 
 from . import deadline
 from .clock import VirtualClock
 from .deadline import virtual_sleep
+from .imports import ImportGuard
 
 _EPOCH = _dt.datetime(1970, 1, 1)
 
@@ -28,9 +32,22 @@ class _SimulatedTimeFactory:
         self._real_datetime = real_datetime
 
     def __call__(self) -> _dt.datetime:
-        if deadline._running:
+        if deadline._running and not _time_machine_travelling():
             return _EPOCH + _dt.timedelta(seconds=self._clock._now)
+        # Outside handler code, or while the test travels with time-machine (which patches
+        # the real functions underneath freezegun): what the test itself reads.
         return self._real_datetime.now(_dt.timezone.utc).replace(tzinfo=None)  # type: ignore[no-any-return]
+
+
+def _time_machine_travelling() -> bool:
+    """True while a `time_machine.travel()` is active: handler code sees it, as a `freeze_time`."""
+    time_machine = sys.modules.get("time_machine")
+    if time_machine is None:
+        return False
+    hatch = getattr(time_machine, "escape_hatch", None)
+    if hatch is not None:
+        return bool(hatch.is_travelling())
+    return bool(getattr(time_machine, "coordinates_stack", ()))
 
 
 class TimePatches:
@@ -41,6 +58,7 @@ class TimePatches:
         self.started = False
         self._freezer: Any = None
         self._sleep: Any = None
+        self._imports = ImportGuard()
 
     def ensure_started(self) -> None:
         if self.started:
@@ -48,6 +66,9 @@ class TimePatches:
         self.started = True
         self._sleep = time.sleep
         time.sleep = virtual_sleep  # type: ignore[assignment]
+        # Modules imported from here on (a handler string, a handler's lazy import) see the
+        # real datetime classes while they execute, whoever runs freezegun.
+        self._imports.install()
         import freezegun.api
 
         if freezegun.api.freeze_factories:
@@ -74,6 +95,7 @@ class TimePatches:
         if not self.started:
             return
         self.started = False
+        self._imports.uninstall()
         if self._sleep is not None:
             time.sleep = self._sleep
             self._sleep = None

@@ -107,3 +107,150 @@ def test_own_lambda_context_with_lambda_leaks_requested_is_not_watched(pytester:
     """)
     result = pytester.runpytest_subprocess("-p", "no:randomly", timeout=120)
     result.assert_outcomes(passed=1)
+
+
+# -- freezegun and imports ------------------------------------------------------------------------
+IMPORTS_AND_TIME = '''
+import datetime as dt
+
+import pydantic
+import pytest
+
+
+def test_pydantic_v1_module_as_a_handler_string(lambda_invoker):
+    fn = lambda_invoker.deploy("uses_pydantic_v1.handler", name="v1")
+    result = fn.invoke({"when": "2020-01-02"})
+    assert result.function_error is None, result.payload
+    assert result.payload == {"when": "2020-01-02"}
+
+
+def test_a_fastapi_app_as_a_handler_string(lambda_invoker):
+    result = lambda_invoker.deploy("fastapi_app.handler", name="api").invoke({})
+    assert result.function_error is None, result.payload
+    assert result.payload == {"routes": ["/items/{item_id}"]}
+
+
+def test_a_lazy_import_inside_the_handler(lambda_invoker):
+    def handler(event, context):
+        import lazily_imported
+
+        return lazily_imported.Day(day="2021-03-04").day.isoformat()
+
+    result = lambda_invoker.deploy(handler, name="lazy").invoke({})
+    assert result.function_error is None, result.payload
+    assert result.payload == "2021-03-04"
+
+
+def test_handler_string_modules_still_read_simulated_time(lambda_invoker):
+    lambda_invoker.clock.advance(86400 * 400)
+    expected = lambda_invoker.clock.now().replace(tzinfo=None)
+    payload = lambda_invoker.deploy("reads_the_time.handler", name="clock").invoke({}).payload
+    assert payload["datetime"] == pytest.approx(expected.timestamp(), abs=1)
+    assert payload["date"] == expected.date().isoformat()
+
+
+def test_a_later_pydantic_v2_model_with_a_date(lambda_invoker):
+    class Model(pydantic.BaseModel):
+        day: dt.date
+        at: dt.datetime
+
+    assert Model(day="2020-01-01", at="2020-01-01T00:00:00").day == dt.date(2020, 1, 1)
+'''
+PYDANTIC_V1_MODULE = '''
+import pydantic.v1
+
+
+class Event(pydantic.v1.BaseModel):
+    when: pydantic.v1.types.date
+
+
+def handler(event, context):
+    return {"when": Event(**event).when.isoformat()}
+'''
+FASTAPI_MODULE = '''
+from fastapi import FastAPI
+
+app = FastAPI()
+
+
+@app.get("/items/{item_id}")
+async def read_item(item_id: int, q: str | None = None):
+    return {"item_id": item_id, "q": q}
+
+
+def handler(event, context):
+    return {"routes": [route.path for route in app.routes if route.path.startswith("/items")]}
+'''
+LAZY_MODULE = '''
+import datetime
+
+import pydantic.v1
+
+
+class Day(pydantic.v1.BaseModel):
+    day: datetime.date
+'''
+READS_THE_TIME = '''
+from datetime import date, datetime
+
+
+def handler(event, context):
+    return {"datetime": datetime.now().timestamp(), "date": date.today().isoformat()}
+'''
+
+
+def test_freezegun_never_runs_while_modules_are_imported(pytester: pytest.Pytester) -> None:
+    pytester.makeini(PYTEST_INI)
+    pytester.makepyfile(test_imports=IMPORTS_AND_TIME, uses_pydantic_v1=PYDANTIC_V1_MODULE,
+                        fastapi_app=FASTAPI_MODULE, lazily_imported=LAZY_MODULE,
+                        reads_the_time=READS_THE_TIME)
+    result = pytester.runpytest_subprocess("-p", "no:randomly", timeout=180)
+    result.assert_outcomes(passed=5)
+
+
+# -- time-machine -----------------------------------------------------------------------------
+TIME_MACHINE = '''
+import asyncio
+import datetime as dt
+import time
+
+import pytest
+import time_machine
+
+DESTINATION = dt.datetime(2001, 5, 5, 12, 0, tzinfo=dt.timezone.utc)
+
+
+def sync_handler(event, context):
+    return [dt.datetime.now(dt.timezone.utc).isoformat(), int(time.time())]
+
+
+async def async_handler(event, context):
+    await asyncio.sleep(1)
+    return [dt.datetime.now(dt.timezone.utc).isoformat(), int(time.time())]
+
+
+@pytest.mark.parametrize("handler", [sync_handler, async_handler])
+def test_travel_is_seen_by_handler_code(lambda_invoker, handler):
+    fn = lambda_invoker.deploy(handler)
+    with time_machine.travel(DESTINATION, tick=False):
+        assert fn.invoke({}).payload == [DESTINATION.isoformat(), int(DESTINATION.timestamp())]
+    # Travel over: simulated time again.
+    assert fn.invoke({}).payload[1] == pytest.approx(lambda_invoker.clock.time(), abs=1)
+
+
+@time_machine.travel(DESTINATION, tick=False)
+def test_decorated_test(lambda_invoker):
+    assert lambda_invoker.deploy(sync_handler).invoke({}).payload[0] == DESTINATION.isoformat()
+
+
+def test_the_time_machine_fixture(lambda_invoker, time_machine):
+    time_machine.move_to(DESTINATION, tick=False)
+    assert lambda_invoker.deploy(sync_handler).invoke({}).payload[0] == DESTINATION.isoformat()
+'''
+
+
+def test_time_machine_travel_is_seen_by_handler_code(pytester: pytest.Pytester) -> None:
+    pytester.makeini(PYTEST_INI)
+    pytester.makepyfile(test_travel=TIME_MACHINE)
+    result = pytester.runpytest_subprocess("-p", "no:randomly", timeout=120)
+    result.assert_outcomes(passed=4)
