@@ -33,6 +33,7 @@ from .deadline import InvocationTimeout, RunningHandler, real_time_guard
 from .exits import interrupts
 from .logs import InvocationLog, LogRouting, lambda_log_handler
 from .loop import EnvironmentLoopPolicy, VirtualEventLoop, no_running_loop, swap_policy
+from .process import chdir_watch
 
 # Lambda gives the init phase 10 seconds.
 INIT_TIMEOUT = 10.0
@@ -235,6 +236,9 @@ class ExecutionEnvironment:
         self.last_used = self.clock.time()
         self.tmp: str | None = None
         self.user_modules: dict[str, ModuleType] = {}
+        # The working directory and sys.path of this environment, once its code changed them.
+        self.cwd: str | None = None
+        self.sys_path: list[str] | None = None
         self._driver = _LoopDriver(self)
         self._timeout_timer: Any = None
         # The invocation whose async handler ended, until its loop has stopped.
@@ -382,6 +386,23 @@ class ExecutionEnvironment:
             path = getattr(module, "__file__", None) or ""
             if path.startswith(root) and not any(part in path for part in _LIBRARY_DIRS):
                 self.user_modules[name] = sys.modules.pop(name)
+
+    def _adopt_imported(self, last_before: str) -> None:
+        # Modules the code imported while it ran (lazily, inside a handler, say) are appended
+        # after `last_before`: the user's own among them become this environment's too.
+        modules = sys.modules
+        new: list[str] = []
+        for name in reversed(modules):
+            if name == last_before:
+                break
+            new.append(name)
+        else:
+            return  # the mark itself was removed: nothing can be told apart safely
+        root = self._env_vars["LAMBDA_TASK_ROOT"] + os.sep
+        for name in new:
+            path = getattr(modules[name], "__file__", None) or ""
+            if path.startswith(root) and not any(part in path for part in _LIBRARY_DIRS):
+                self.user_modules[name] = modules.pop(name)
 
     def _load_handler(self) -> Callable[..., Any]:
         handler = self.function.handler
@@ -672,7 +693,8 @@ class _UserCode:
     """The scope of `ExecutionEnvironment.user_code`. A class, not a generator: it is entered
     at least once per invocation, and every microsecond there is paid by every test."""
 
-    __slots__ = ("_deadline", "_env", "_init", "_inner", "_invocation", "_saved")
+    __slots__ = ("_cwd", "_deadline", "_env", "_init", "_inner", "_invocation", "_modules_mark",
+                 "_moves", "_path", "_path_copy", "_saved")
 
     def __init__(self, env: ExecutionEnvironment, invocation: Invocation, deadline: float,
                  init: bool) -> None:
@@ -702,10 +724,14 @@ class _UserCode:
         # whatever it sets there is gone when it returns.
         environ._data = data  # type: ignore[attr-defined]
         shadowed = None
+        modules = sys.modules
         if env.user_modules:
-            modules = sys.modules
             shadowed = {name: modules.get(name) for name in env.user_modules}
             modules.update(env.user_modules)
+        # What tells, on the way out, whether the code imported anything: modules are
+        # appended to sys.modules, so the new ones are those after today's last.
+        self._modules_mark = (len(modules), next(reversed(modules)))
+        self._enter_process(env)
         self._saved = (saved_data, shadowed, swap_policy(env.policy), env._enter_globals(),
                        tempfile.tempdir)
         tempfile.tempdir = env.tmp
@@ -726,6 +752,10 @@ class _UserCode:
             scope.__exit__()
         saved_data, shadowed, previous_policy, previous_globals, previous_tempdir = self._saved
         env = self._env
+        self._leave_process(env)
+        modules = sys.modules
+        if (len(modules), next(reversed(modules))) != self._modules_mark:
+            env._adopt_imported(self._modules_mark[1])
         tempfile.tempdir = previous_tempdir
         env._leave_globals(previous_globals)
         swap_policy(previous_policy)
@@ -737,6 +767,46 @@ class _UserCode:
                 else:
                     modules[name] = module
         os.environ._data = saved_data  # type: ignore[attr-defined]
+
+    # cwd and sys.path: the environment's own once its code changed them (a process of its own
+    # on Lambda); the test's everywhere else.
+    def _enter_process(self, env: ExecutionEnvironment) -> None:
+        watch = chdir_watch
+        self._cwd = cwd = watch.cwd()
+        self._moves = watch.moves
+        if env.cwd is not None and env.cwd != cwd:
+            watch.real_chdir(env.cwd)
+        self._path = path = sys.path
+        if env.sys_path is not None:
+            sys.path = env.sys_path
+            self._path_copy = None
+        else:
+            self._path_copy = path[:]
+
+    def _leave_process(self, env: ExecutionEnvironment) -> None:
+        if env.cwd is not None or chdir_watch.moves != self._moves:
+            self._leave_cwd(env)
+        path, copy = self._path, self._path_copy
+        current = sys.path
+        if copy is None:
+            env.sys_path = current
+            sys.path = path
+        elif current is not path or current != copy:
+            env.sys_path = list(current)
+            sys.path = path
+            path[:] = copy
+
+    def _leave_cwd(self, env: ExecutionEnvironment) -> None:
+        test_cwd = self._cwd
+        try:
+            cwd: str | None = os.getcwd()
+        except OSError:  # the code removed the directory it moved to
+            cwd = None
+        if cwd != test_cwd or env.cwd is not None:
+            env.cwd = cwd
+        if cwd != test_cwd and test_cwd is not None:
+            chdir_watch.real_chdir(test_cwd)
+        chdir_watch.known(test_cwd)
 
 
 class _SimulationScope:

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import runtime
+from . import deadline, runtime
 from .asyncwait import driven_loop, in_simulation, stepper
 from .clock import TimerHandle, VirtualClock
 from .config import FunctionSettings
@@ -40,6 +40,7 @@ from .environment import (
     simulation_scope,
 )
 from .errors import LambdaUsageError, ServiceException, TooManyRequestsException
+from .process import ProcessSnapshot, chdir_watch
 from .timepatch import TimePatches
 
 # Retry delays after the first and the second failure [DOC A1].
@@ -586,6 +587,9 @@ class Invoker:
         # What handler code sees as the time: started by the first handler code, stopped by close().
         self.time_patches = TimePatches(clock)
         self.on_first_code = self.time_patches.ensure_started
+        # What handler code may change in the process, handed back by close().
+        self.process: ProcessSnapshot | None = ProcessSnapshot()
+        chdir_watch.install()
         self.defaults = defaults or FunctionSettings()
         self.environment_settings = environments or EnvironmentSettings()
         self.delivery = delivery or DeliverySettings()
@@ -745,3 +749,11 @@ class Invoker:
                 function.close()
         real_time_guard.release()
         self.time_patches.stop()
+        self._restore_process()
+
+    def _restore_process(self) -> None:
+        # cwd, sys.path, sys.modules, signal handlers and logging: as the test had them.
+        if self.process is not None:
+            process, self.process = self.process, None
+            chdir_watch.uninstall()
+            process.restore(keep_signal_handler=deadline._on_alarm)

@@ -30,7 +30,11 @@ PYTEST_INI = "[pytest]\nasyncio_default_fixture_loop_scope = function\n"
 
 
 @pytest.fixture
-def pytester(pytester: pytest.Pytester) -> pytest.Pytester:
-    """pytester with a quiet pytest-asyncio configuration; extend with `PYTEST_INI + ...`."""
+def pytester(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pytest.Pytester:
+    """pytester with a quiet pytest-asyncio configuration; extend with `PYTEST_INI + ...`.
+
+    pytest-randomly (in the test extra) would load in every run pytester starts and shuffle
+    its tests; a run that wants that passes `-p randomly` itself."""
     pytester.makeini(PYTEST_INI)
+    monkeypatch.setenv("PYTEST_ADDOPTS", "-p no:randomly")
     return pytester
