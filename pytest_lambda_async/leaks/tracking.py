@@ -17,6 +17,7 @@ import warnings
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from .. import threads
 from ..loop import EnvironmentLoopPolicy
 from .collect import _cancelling, _handle_finding, _pending_handle_ids, _task_finding
 from .findings import _FATE_CANCELLED, _FATE_CLOSED, _FATE_NEVER_RAN, LeakKind
@@ -116,7 +117,14 @@ class _Tracker:
             self._uninstall()
 
     def here(self) -> _Window | None:
-        """The window whose code is running now."""
+        """The window whose code is running now: on the window's own thread, or a thread
+        working for it (one its code started). Other threads' work is nobody's leak."""
+        window = self._here_by_policy()
+        if window is None or threads.works_for(window.thread):
+            return window
+        return None
+
+    def _here_by_policy(self) -> _Window | None:
         policy = _events._event_loop_policy  # type: ignore[attr-defined]
         windows = self.windows
         window: _Window | None
@@ -285,8 +293,10 @@ def _wrap_unawaited(original: Callable[[Any], None]) -> Callable[[Any], None]:
 
 def _wrap_thread_start(original: Callable[[threading.Thread], None]) -> Callable[[threading.Thread], None]:
     def start(self: threading.Thread) -> None:
-        original(self)
         window = _TRACKER.here()
+        if window is not None:
+            threads.adopt(self)  # it works for the code that started it, and so do its threads
+        original(self)
         if window is None:
             return
         caller = sys._getframe(1)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from typing import TYPE_CHECKING, Any
 
 from .findings import Finding, LeakKind
@@ -29,7 +30,7 @@ class _Window:
     """What one window recorded. A plain slotted class: one is made per invocation."""
 
     __slots__ = ("context", "detector", "env", "findings", "futures", "handles", "invocation",
-                 "returned", "tasks", "threads")
+                 "returned", "tasks", "thread", "threads")
 
     def __init__(self, detector: LeakDetector, env: ExecutionEnvironment | None = None,
                  invocation: Invocation | None = None, context: Any = None) -> None:
@@ -37,6 +38,8 @@ class _Window:
         self.env = env
         self.invocation = invocation
         self.context = context  # a watch()'s Lambda context, if it was given one
+        # The thread whose code this window watches (with the threads working for it).
+        self.thread = threading.get_ident()
         self.tasks: list[_Created] = []
         self.handles: list[_Created] = []
         self.threads: list[_Created] = []
