@@ -18,6 +18,7 @@ import os
 import shutil
 import sys
 import tempfile
+import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -812,10 +813,15 @@ class _UserCode:
 class _SimulationScope:
     """What holds while the simulation runs at all: no running loop marked on the thread (a
     test's pytest-asyncio loop), the real-time guard, and the runtime's root log handler.
-    Re-entrant: only the outermost entry does the work."""
+    Re-entrant: only the outermost entry does the work.
+
+    One thread at a time: what handler code changes (os.environ, sys.stdout, the loop policy,
+    tempfile.tempdir) is the process's, so a second thread that invokes waits here until the
+    first one's simulation step has ended and put all of it back."""
 
     def __init__(self) -> None:
         self.depth = 0
+        self._lock = threading.RLock()
         self._no_loop = no_running_loop()
         self._log_handler = lambda_log_handler()
 
@@ -823,6 +829,7 @@ class _SimulationScope:
         return self
 
     def __enter__(self) -> None:
+        self._lock.acquire()
         self.depth += 1
         if self.depth == 1:
             self._no_loop.__enter__()
@@ -837,6 +844,7 @@ class _SimulationScope:
             self._log_handler.__exit__()
             real_time_guard.__exit__()
             self._no_loop.__exit__()
+        self._lock.release()
 
 
 simulation_scope = _SimulationScope()

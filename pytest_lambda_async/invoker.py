@@ -299,8 +299,8 @@ class LambdaFunction(FunctionTarget):
     # -- synchronous ---------------------------------------------------------------------------
     def invoke(self, event: Any, *, client_context: dict[str, Any] | None = None) -> InvokeResult:
         """Invoke synchronously (`RequestResponse`): run the request to its end and return the result."""
-        invocation, env = self._new_request(event, client_context)
         with simulation_scope():
+            invocation, env = self._new_request(event, client_context)
             env.begin(invocation)
             self._clock.run(until=lambda: invocation.done)
         return self._request_result(invocation)
@@ -312,8 +312,8 @@ class LambdaFunction(FunctionTarget):
         runs too. Gathered `ainvoke`s are concurrent requests: each has its own environment,
         and their simulated durations overlap.
         """
-        invocation, env = self._new_request(event, client_context)
         with simulation_scope():
+            invocation, env = self._new_request(event, client_context)
             env.begin(invocation)
         loop = driven_loop(self._clock)
         if loop is not None:

@@ -14,8 +14,11 @@ from __future__ import annotations
 import io
 import logging
 import sys
+import threading
 import time
 from typing import Any, TextIO
+
+from . import threads
 
 LOG_RESULT_LIMIT = 4096
 
@@ -43,11 +46,17 @@ class InvocationLog:
         return data.decode("utf-8", errors="ignore")
 
 
-_current: list[InvocationLog] = []
+# The logs of running handler code, innermost last, with the thread that runs it.
+_current: list[tuple[InvocationLog, int]] = []
 
 
 def current_log() -> InvocationLog | None:
-    return _current[-1] if _current else None
+    """The log of the handler code running on this thread (or on the thread this thread works
+    for): writes from other threads (a test's server thread) belong to no invocation."""
+    if not _current:
+        return None
+    log, thread = _current[-1]
+    return log if threads.works_for(thread) else None
 
 
 class _RoutedStream(io.TextIOBase):
@@ -146,7 +155,7 @@ class LogRouting:
         sys.stdout = _routed(sys.stdout)
         sys.stderr = _routed(sys.stderr)
         _HANDLER.request_id = self._request_id
-        _current.append(self._log)
+        _current.append((self._log, threading.get_ident()))
 
     def __exit__(self, *exc: object) -> None:
         _current.pop()

@@ -32,7 +32,7 @@ class _SimulatedTimeFactory:
         self._real_datetime = real_datetime
 
     def __call__(self) -> _dt.datetime:
-        if deadline._running and not _time_machine_travelling():
+        if deadline.current() is not None and not _time_machine_travelling():
             return _EPOCH + _dt.timedelta(seconds=self._clock._now)
         # Outside handler code, or while the test travels with time-machine (which patches
         # the real functions underneath freezegun): what the test itself reads.
@@ -87,7 +87,8 @@ class TimePatches:
         def should_use_real_time() -> bool:
             if len(api.freeze_factories) > depth:
                 return bool(original())
-            return not deadline._running or bool(original())
+            # Decided per thread: other threads (the test's, a server's) read real time.
+            return deadline.current() is None or bool(original())
 
         api._should_use_real_time = should_use_real_time
 
