@@ -39,11 +39,15 @@ class ClockDriver(Protocol):
     def next_wakeup(self) -> float | None:
         """The simulated time of the earliest pending timer, or None."""
 
-    def waiting_on_threads(self) -> bool:
-        """True while work on real threads (executors) may still wake this loop."""
+    def real_work(self) -> str | None:
+        """What real work (a socket, a thread...) is in flight in this loop, or None."""
 
-    def wait_real(self, seconds: float) -> None:
-        """Block for up to `seconds` of real time, returning early when a thread wakes the loop."""
+    def real_wait_allowed(self, what: str) -> bool:
+        """The simulation is about to wait in real time on `what`: False if that wait is cut short
+        (its invocation used up `lambda_blocking_limit`; the driver has ended it)."""
+
+    def wait_real(self, seconds: float, what: str) -> None:
+        """Block for up to `seconds` of real time on `what`, returning early when it wakes the loop."""
 
 
 def _cancelled_callback() -> None:
@@ -73,8 +77,8 @@ class TimerHandle:
 
 # Iterations in a row with something due and nothing run before the simulation gives up.
 _MAX_STALLS = 10_000
-# Real seconds to wait in one slice while a loop waits on a thread (an executor job).
-_REAL_WAIT_SLICE = 0.05
+# Real seconds to wait in one slice while a loop waits on real work (a socket, a thread).
+REAL_WAIT_SLICE = 0.05
 
 
 class VirtualClock:
@@ -208,16 +212,19 @@ class VirtualClock:
                 self._pop_timer().callback()
                 continue
             wake = self._next_time()
-            threads = any(driver.waiting_on_threads() for driver in self._drivers)
-            if until_time is not None:
-                if threads and self._now < until_time:
-                    self._wait_for_threads(until_time if wake is None else min(wake, until_time))
+            if (wake is None or wake > self._now) and (until_time is None or self._now < until_time):
+                # The clock may jump only when nothing real is in flight: else it follows real
+                # time, up to the next thing due.
+                waiting = self._real_work()
+                if waiting is not None:
+                    if not waiting[0].real_wait_allowed(waiting[1]):
+                        continue
+                    limit = wake if until_time is None else min(wake or until_time, until_time)
+                    self._wait_real(waiting[0], waiting[1], limit)
                     continue
+            if until_time is not None:
                 if wake is None or wake > until_time:
                     break
-            elif threads:
-                self._wait_for_threads(wake)
-                continue
             elif wake is None:
                 break
             if wake <= self._now:
@@ -234,21 +241,26 @@ class VirtualClock:
         if until_time is not None and until_time > self._now:
             self.set_time(until_time)
 
-    def _wait_for_threads(self, limit: float | None) -> None:
-        # Work on real threads takes real time: simulated time follows real time while a loop
-        # waits on it, but never past the next simulated deadline.
+    def _real_work(self) -> tuple[ClockDriver, str] | None:
+        for driver in self._drivers:
+            what = driver.real_work()
+            if what is not None:
+                return driver, what
+        return None
+
+    def _wait_real(self, driver: ClockDriver, what: str, limit: float | None) -> None:
+        # Real work takes real time: simulated time follows real time while a loop waits on it,
+        # but never past the next simulated deadline.
         if self.on_real_wait is not None:
+            # An async test's stepper waits on the test's own loop instead (asyncwait.py).
             self.on_real_wait(limit)
-        slice_ = _REAL_WAIT_SLICE
+        slice_ = REAL_WAIT_SLICE
         if limit is not None:
             slice_ = max(0.0, min(slice_, limit - self._now))
+        now = self._now
         started = RealTime.monotonic()
-        for driver in self._drivers:
-            if driver.waiting_on_threads():
-                driver.wait_real(slice_)
-                break
-        elapsed = RealTime.monotonic() - started
-        target = self._now + elapsed
+        driver.wait_real(slice_, what)
+        target = now + RealTime.monotonic() - started
         if limit is not None:
             target = min(target, limit)
         self.set_time(max(target, self._now))

@@ -14,9 +14,10 @@ from __future__ import annotations
 import _signal  # type: ignore[import-not-found]
 import atexit
 import signal
+import sys
 import threading
 from types import FrameType
-from typing import Any
+from typing import Any, NoReturn
 
 from .clock import RealTime, VirtualClock
 
@@ -33,7 +34,8 @@ class RunningHandler:
     """Marks handler code as running until `deadline` while entered (a `with` scope); the code
     may hold the thread `real_budget` seconds of real time in one stretch."""
 
-    __slots__ = ("blocked", "clock", "deadline", "real_budget", "real_started", "thread", "timed_out")
+    __slots__ = ("blocked", "clock", "deadline", "real_budget", "real_started", "thread", "timed_out",
+                 "waiting_real")
 
     def __init__(self, clock: VirtualClock, deadline: float, real_budget: float) -> None:
         self.clock = clock
@@ -43,6 +45,8 @@ class RunningHandler:
         self.thread = threading.get_ident()
         self.timed_out = False
         self.blocked = False
+        # True while the code waits on real work through the plugin, which enforces the cap itself.
+        self.waiting_real = False
 
     def __enter__(self) -> RunningHandler:
         _running.append(self)
@@ -95,6 +99,73 @@ def virtual_sleep(seconds: float) -> None:
     running.clock.set_time(check_wait(now, now + max(0.0, seconds), blocking=True))
 
 
+def blocking_limit_line(budget: float, what: str) -> str:
+    """The log line of an invocation stopped by `lambda_blocking_limit` while waiting on `what`."""
+    return (
+        f"pytest-lambda-async: lambda_blocking_limit ({budget:g} s of real time) reached while "
+        f"waiting on {what}; simulated time jumped to the deadline and the invocation was "
+        "stopped as timed out\n"
+    )
+
+
+def cut_short(running: RunningHandler, what: str) -> NoReturn:
+    """Stop handler code whose real waits used up its budget: the clock jumps to the deadline."""
+    running.clock.set_time(max(running.clock._now, running.deadline))
+    running.timed_out = True
+    running.blocked = True
+    # Handler output is routed to its invocation's log.
+    sys.stderr.write(blocking_limit_line(running.real_budget, what))
+    raise InvocationTimeout
+
+
+def real_wait_allowance(running: RunningHandler, what: str, seconds: float | None) -> float:
+    """Real seconds handler code may now wait on `what` (at most `seconds`; None: as long as it
+    may). Raises `InvocationTimeout` at the deadline, and past the real-time cap with a log line."""
+    now = running.clock._now
+    if now >= running.deadline:
+        running.clock.set_time(now)
+        running.timed_out = True
+        raise InvocationTimeout
+    left = running.real_budget - (RealTime.monotonic() - running.real_started)
+    if left <= 0:
+        cut_short(running, what)
+    allowed = min(left, running.deadline - now)
+    return allowed if seconds is None else max(0.0, min(seconds, allowed))
+
+
+def waiter_name(frame: FrameType | None) -> str:
+    # Name the caller (Future.result, Event.wait, Queue.get...) in the cap's log line.
+    while frame is not None and frame.f_code.co_filename == __file__:
+        frame = frame.f_back
+    if frame is None:
+        return "a thread"
+    code = frame.f_code
+    return f"a thread ({getattr(code, 'co_qualname', code.co_name)}())"
+
+
+def timed_wait(running: RunningHandler, timeout: float | None, wait: Any, what: str | None = None) -> bool:
+    """Wait (real time) for at most `timeout`, moving the simulated clock with real time."""
+    if what is None:
+        what = waiter_name(sys._getframe(2))
+    now = running.clock._now
+    started = RealTime.monotonic()
+    running.waiting_real = True
+    try:
+        while True:
+            elapsed = RealTime.monotonic() - started
+            running.clock.set_time(max(running.clock._now, min(running.deadline, now + elapsed)))
+            remaining = None if timeout is None else timeout - elapsed
+            if remaining is not None and remaining <= 0:
+                return False
+            # Raises at the deadline, and past the cap with a log line naming the wait.
+            if wait(real_wait_allowance(running, what, remaining)):
+                return True
+    finally:
+        running.waiting_real = False
+        elapsed = RealTime.monotonic() - started
+        running.clock.set_time(max(running.clock._now, min(running.deadline, now + elapsed)))
+
+
 # How often the real-time guard looks at the running handler code.
 _GUARD_TICK = 0.1
 
@@ -103,7 +174,7 @@ def _on_alarm(_signum: int, _frame: FrameType | None) -> None:
     if real_time_guard._tick():
         return
     running = current()
-    if running is None or running.timed_out:
+    if running is None or running.timed_out or running.waiting_real:
         return
     if RealTime.monotonic() - running.real_started < running.real_budget:
         return

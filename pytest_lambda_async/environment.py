@@ -27,15 +27,18 @@ from types import ModuleType
 from typing import Any
 
 from . import exits, runtime
-from .clock import VirtualClock
+from .clock import RealTime, VirtualClock
 from .config import FunctionSettings
 from .context import LambdaContext
-from .deadline import InvocationTimeout, RunningHandler, real_time_guard
+from .deadline import InvocationTimeout, RunningHandler, blocking_limit_line, real_time_guard
 from .exits import interrupts
 from .logs import InvocationLog, LogRouting, lambda_log_handler
 from .loop import EnvironmentLoopPolicy, VirtualEventLoop, no_running_loop, swap_policy
 from .process import chdir_watch
 
+# The most real time one wait of the simulation counts against lambda_blocking_limit: a wait is
+# a slice of at most 0.05 s; a longer gap between two means the simulation was busy elsewhere.
+_MAX_REAL_WAIT_STEP = 0.25
 # Lambda gives the init phase 10 seconds.
 INIT_TIMEOUT = 10.0
 _FAKE_CREDENTIALS = "testing"
@@ -93,6 +96,9 @@ class Invocation:
         self.function_error: str | None = None
         self.error_type: str | None = None
         self.timed_out = False
+        # Real seconds the simulation waited on this invocation's real work (sockets, threads).
+        self.real_waited = 0.0
+        self.real_wait_mark: float | None = None
         self.done = False
         self.returned: Any = None
         self._callbacks: list[Callable[[Invocation], None]] = []
@@ -186,7 +192,7 @@ class _LoopDriver:
         invocation = env.current
         if loop is None or invocation is None or loop.is_running():
             return False
-        if not loop._ready and not loop._due():
+        if not loop.has_work():
             return False
         with env.user_code(invocation, invocation.deadline):
             try:
@@ -207,12 +213,29 @@ class _LoopDriver:
         # invoke) cannot be stepped until that call returns.
         return None if loop is None or loop.is_running() else loop.next_wakeup()
 
-    def waiting_on_threads(self) -> bool:
-        return self.env.loop is not None and self.env.loop.waiting_on_threads()
+    def real_work(self) -> str | None:
+        loop = self.env.loop
+        return None if loop is None or self.env.current is None else loop.real_work()
 
-    def wait_real(self, seconds: float) -> None:
-        if self.env.loop is not None:
-            self.env.loop.wait_real(seconds)
+    def real_wait_allowed(self, what: str) -> bool:
+        invocation = self.env.current
+        if invocation is None:
+            return True
+        # `lambda_blocking_limit` caps the real time one invocation spends waiting on real work:
+        # the real time since the simulation last waited on it (a slice), counted per wait.
+        now = RealTime.monotonic()
+        if invocation.real_wait_mark is not None:
+            invocation.real_waited += min(now - invocation.real_wait_mark, _MAX_REAL_WAIT_STEP)
+        invocation.real_wait_mark = now
+        if invocation.real_waited < self.env.function.real_time_budget:
+            return True
+        self.env.cut_short(invocation, what)
+        return False
+
+    def wait_real(self, seconds: float, what: str) -> None:
+        loop = self.env.loop
+        if loop is not None:
+            loop.wait_real(seconds)
 
 
 class ExecutionEnvironment:
@@ -563,6 +586,17 @@ class ExecutionEnvironment:
             # from a finalizer (which, inside a compile(), once broke CPython 3.11's AST state).
             task.exception()
         self._handler_returned(invocation, handler_task=task)
+
+    def cut_short(self, invocation: Invocation, what: str) -> None:
+        """The invocation used up `lambda_blocking_limit` waiting on `what`: the clock jumps to
+        its deadline and it ends as timed out, whatever its own timers would have done."""
+        invocation.log.write(blocking_limit_line(self.function.real_time_budget, what))
+        self.clock.set_time(max(self.clock.time(), invocation.deadline))
+        timer = self._timeout_timer
+        if timer is not None and not timer.cancelled and not invocation.done:
+            timeout = timer.callback
+            timer.cancel()
+            timeout()
 
     def _async_timeout(self, invocation: Invocation, task: asyncio.Task[Any]) -> None:
         if invocation.done:

@@ -23,8 +23,9 @@ import weakref
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from .clock import RealTime, VirtualClock
-from .deadline import check_wait
+from .clock import REAL_WAIT_SLICE, RealTime, VirtualClock
+from .deadline import check_wait, current, real_wait_allowance
+from .realwork import awaiting_other_than_time, busy_threads, fd_in_flight, note_received, track_connection
 
 _T = TypeVar("_T")
 
@@ -42,12 +43,19 @@ class _AutojumpSelector(selectors.DefaultSelector):
             # drained by the next poll that must happen anyway (the loop going idle).
             return []
         ready = super().select(0)
-        if ready or (timeout is not None and timeout <= 0):
+        if ready:
+            if len(self._fd_to_key) > 1:
+                note_received(ready)
+            return ready
+        if timeout is not None and timeout <= 0:
             return ready
         return self.loop._idle(timeout)
 
     def select_real(self, timeout: float) -> list[tuple[selectors.SelectorKey, int]]:
-        return super().select(timeout)
+        ready = super().select(timeout)
+        if ready:
+            note_received(ready)
+        return ready
 
 
 class VirtualEventLoop(asyncio.SelectorEventLoop):
@@ -66,6 +74,8 @@ class VirtualEventLoop(asyncio.SelectorEventLoop):
         self._autojump_selector = selector
         self._driven = False
         self._threads_in_flight = 0
+        # Set when the simulation's real wait saw I/O ready: the next step must run the loop.
+        self._io_ready = False
         self._last_requested_when = self._last_assigned_when = -math.inf
         # This loop's tasks: asyncio.all_tasks(loop) scans every task of every loop.
         self._tasks: weakref.WeakSet[asyncio.Task[Any]] = weakref.WeakSet()
@@ -84,18 +94,36 @@ class VirtualEventLoop(asyncio.SelectorEventLoop):
             self.stop()
             return []
         now = self.clock._now
-        if self._threads_in_flight:
-            # An executor job runs on a real thread: let real time pass, and the clock with it.
-            slice_ = 0.05 if timeout is None else min(timeout, 0.05)
-            target = check_wait(now, now + slice_, blocking=False)
-            started = RealTime.monotonic()
-            ready = self._autojump_selector.select_real(max(0.0, target - now))
-            self.clock.set_time(max(self.clock._now, min(target, now + RealTime.monotonic() - started)))
-            return ready
+        what = self.real_work()
+        if what is not None:
+            return self._wait_real_standalone(now, timeout, what)
         wake = None if timeout is None else self._epoch_at(self.time() + timeout)
         target = check_wait(now, wake, blocking=True)
         self.clock.set_time(max(target, now))
         return []
+
+    def _wait_real_standalone(
+        self, now: float, timeout: float | None, what: str
+    ) -> list[tuple[selectors.SelectorKey, int]]:
+        # Handler code runs this loop itself (asyncio.run in a def handler): real work is in
+        # flight, so wait for it in real time, up to the next timer, and let the clock follow.
+        slice_ = REAL_WAIT_SLICE if timeout is None else min(timeout, REAL_WAIT_SLICE)
+        running = current()
+        if running is None:
+            target = now + slice_
+        else:
+            target = check_wait(now, now + slice_, blocking=False)
+            target = now + real_wait_allowance(running, what, target - now)
+        started = RealTime.monotonic()
+        if running is not None:
+            running.waiting_real = True
+        try:
+            ready = self._autojump_selector.select_real(max(0.0, target - now))
+        finally:
+            if running is not None:
+                running.waiting_real = False
+        self.clock.set_time(max(self.clock._now, min(target, now + RealTime.monotonic() - started)))
+        return ready
 
     def _epoch_at(self, loop_time: float) -> float:
         """The earliest epoch time at which this loop's time() is at least `loop_time`.
@@ -114,10 +142,20 @@ class VirtualEventLoop(asyncio.SelectorEventLoop):
         """Run the loop until nothing is ready; True if anything ran."""
         if self.is_closed() or self.is_running():
             return False
-        if not self._ready and not self._due():
+        if not self.has_work():
             return False
         self.run_driven()
         return True
+
+    def has_work(self) -> bool:
+        """True if a step would run something: ready callbacks, due timers or I/O that came in."""
+        if self._ready or self._io_ready or self._due():
+            return True
+        if len(self._autojump_selector._fd_to_key) > 1 and self._autojump_selector.select_real(0):
+            # Sockets or pipes became ready while the loop was not running.
+            self._io_ready = True
+            return True
+        return False
 
     def run_driven(self) -> None:
         """Run iterations until the loop would wait (the simulation's step)."""
@@ -125,6 +163,7 @@ class VirtualEventLoop(asyncio.SelectorEventLoop):
         if running is not None:
             _events._set_running_loop(None)
         self._driven = True
+        self._io_ready = False
         try:
             self.run_forever()
         finally:
@@ -148,11 +187,33 @@ class VirtualEventLoop(asyncio.SelectorEventLoop):
             return None
         return self._epoch_at(self._scheduled[0].when())
 
-    def waiting_on_threads(self) -> bool:
-        return self._threads_in_flight > 0
+    def real_work(self) -> str | None:
+        """What real work this loop has in flight (see `realwork`), or None: then the clock may
+        jump to the next timer."""
+        if self._threads_in_flight:
+            return "an executor job (run_in_executor or to_thread)"
+        keys = self._autojump_selector._fd_to_key
+        if len(keys) > 1:
+            wakeup = self._ssock.fileno()  # type: ignore[attr-defined]
+            awaiting = self._awaiting_other_than_time
+            for fd, key in list(keys.items()):
+                if fd != wakeup:
+                    what = fd_in_flight(key, self, awaiting)
+                    if what is not None:
+                        return what
+        threads = busy_threads(self.clock)
+        if threads:
+            return f"a thread that is still running ({threads[0].name})"
+        return None
+
+    def _awaiting_other_than_time(self) -> bool:
+        return awaiting_other_than_time(self)
 
     def wait_real(self, seconds: float) -> None:
-        self._autojump_selector.select_real(seconds)
+        """Wait up to `seconds` of real time for I/O or a thread's wake-up (the simulation's use)."""
+        if self._autojump_selector.select_real(seconds):
+            # Level-triggered: the loop's next step polls the same events again and handles them.
+            self._io_ready = True
 
     def pending_handles(self) -> list[asyncio.Handle]:
         """Callbacks and timers not yet run (for leak detection and freeze/thaw)."""
@@ -180,7 +241,23 @@ class VirtualEventLoop(asyncio.SelectorEventLoop):
         """Tasks of this loop that have not finished."""
         return [task for task in self._tasks if not task.done()]
 
-    # -- threads ---------------------------------------------------------------------------
+    # -- connections and threads --------------------------------------------------------------
+    def _make_socket_transport(self, sock: Any, protocol: Any, *args: Any, **kwargs: Any) -> Any:
+        transport = super()._make_socket_transport(  # type: ignore[misc]
+            sock, protocol, *args, **kwargs
+        )
+        if kwargs.get("server") is None:
+            # A connection this loop opened (not one a server here accepted): follow its sends.
+            track_connection(transport, sock)
+        return transport
+
+    def _make_datagram_transport(self, sock: Any, protocol: Any, *args: Any, **kwargs: Any) -> Any:
+        transport = super()._make_datagram_transport(  # type: ignore[misc]
+            sock, protocol, *args, **kwargs
+        )
+        track_connection(transport, sock)
+        return transport
+
     def run_in_executor(  # type: ignore[override]
         self, executor: concurrent.futures.Executor | None, func: Callable[..., _T], *args: Any
     ) -> asyncio.Future[_T]:

@@ -20,6 +20,7 @@ from . import deadline
 from .clock import VirtualClock
 from .deadline import virtual_sleep
 from .imports import ImportGuard
+from .realwork import thread_waits
 
 _EPOCH = _dt.datetime(1970, 1, 1)
 
@@ -69,6 +70,7 @@ class TimePatches:
         # Modules imported from here on (a handler string, a handler's lazy import) see the
         # real datetime classes while they execute, whoever runs freezegun.
         self._imports.install()
+        thread_waits.install()
         import freezegun.api
 
         if freezegun.api.freeze_factories:
