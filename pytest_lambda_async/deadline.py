@@ -34,8 +34,8 @@ class RunningHandler:
     """Marks handler code as running until `deadline` while entered (a `with` scope); the code
     may hold the thread `real_budget` seconds of real time in one stretch."""
 
-    __slots__ = ("blocked", "clock", "deadline", "real_budget", "real_started", "thread", "timed_out",
-                 "waiting_real")
+    __slots__ = ("blocked", "clock", "deadline", "poll_at", "poll_base", "poll_reads", "poll_started",
+                 "real_budget", "real_started", "thread", "timed_out", "waiting_real")
 
     def __init__(self, clock: VirtualClock, deadline: float, real_budget: float) -> None:
         self.clock = clock
@@ -47,6 +47,10 @@ class RunningHandler:
         self.blocked = False
         # True while the code waits on real work through the plugin, which enforces the cap itself.
         self.waiting_real = False
+        # Reads of the clock in a row at one simulated instant (see `time_read`).
+        self.poll_at = -1.0
+        self.poll_reads = 0
+        self.poll_base = self.poll_started = 0.0
 
     def __enter__(self) -> RunningHandler:
         _running.append(self)
@@ -134,13 +138,13 @@ def real_wait_allowance(running: RunningHandler, what: str, seconds: float | Non
 
 
 def waiter_name(frame: FrameType | None) -> str:
-    # Name the caller (Future.result, Event.wait, Queue.get...) in the cap's log line.
-    while frame is not None and frame.f_code.co_filename == __file__:
-        frame = frame.f_back
+    """Name the caller of a blocking wait (Future.result, Event.wait...) for the cap's log line."""
     if frame is None:
         return "a thread"
     code = frame.f_code
-    return f"a thread ({getattr(code, 'co_qualname', code.co_name)}())"
+    owner = frame.f_locals.get("self")
+    name = code.co_name if owner is None else f"{type(owner).__name__}.{code.co_name}"
+    return f"a thread ({name}())"
 
 
 def timed_wait(running: RunningHandler, timeout: float | None, wait: Any, what: str | None = None) -> bool:
@@ -164,6 +168,44 @@ def timed_wait(running: RunningHandler, timeout: float | None, wait: Any, what: 
         running.waiting_real = False
         elapsed = RealTime.monotonic() - started
         running.clock.set_time(max(running.clock._now, min(running.deadline, now + elapsed)))
+
+
+# Reads of the time in a row, with no simulated time passing between them, after which handler
+# code is taken to be polling the clock (a real handler reads it a few times per invocation).
+POLL_READS = 1000
+
+
+def time_read() -> None:
+    """Handler code reads the time (`time.time()`, `time.monotonic()`, `datetime.now()`).
+
+    Code that polls the clock until a condition holds must see time move, as on AWS. CPU work
+    costs no simulated time (durations stay exact and repeatable), so a few reads see one
+    instant; once the same thread has read the same instant `POLL_READS` times in a row it is
+    polling, and from then on simulated time follows real time until the clock moves on by
+    itself (a sleep, a timer). Past the deadline the code is stopped as timed out.
+    """
+    running = current()
+    if running is None:
+        return
+    clock = running.clock
+    now = clock._now
+    if now != running.poll_at:
+        running.poll_at = now
+        running.poll_reads = 0
+        return
+    running.poll_reads += 1
+    if running.poll_reads < POLL_READS:
+        return
+    if running.poll_reads == POLL_READS:
+        running.poll_base, running.poll_started = now, RealTime.monotonic()
+        return
+    target = running.poll_base + (RealTime.monotonic() - running.poll_started)
+    if target >= running.deadline:
+        clock.set_time(max(now, running.deadline))
+        running.timed_out = True
+        raise InvocationTimeout
+    clock.set_time(max(now, target))
+    running.poll_at = clock._now
 
 
 # How often the real-time guard looks at the running handler code.

@@ -34,6 +34,7 @@ class _SimulatedTimeFactory:
 
     def __call__(self) -> _dt.datetime:
         if deadline.current() is not None and not _time_machine_travelling():
+            deadline.time_read()  # a polling loop sees time move
             return _EPOCH + _dt.timedelta(seconds=self._clock._now)
         # Outside handler code, or while the test travels with time-machine (which patches
         # the real functions underneath freezegun): what the test itself reads.
