@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import enum
+import hashlib
 import importlib.util
 import inspect
 import os
@@ -43,6 +44,10 @@ _MAX_REAL_WAIT_STEP = 0.25
 INIT_TIMEOUT = 10.0
 _FAKE_CREDENTIALS = "testing"
 _PYTHON = f"python{sys.version_info.major}.{sys.version_info.minor}"
+# INIT_START's runtime version reads `python:3.11.v11`, and its ARN ends in a 64-digit hash
+# (`test_invocation_type_event_error`); this runtime's own version and hash.
+_RUNTIME_VERSION = f"python:{sys.version_info.major}.{sys.version_info.minor}.v1"
+_RUNTIME_HASH = hashlib.sha256(f"pytest-lambda-async {_RUNTIME_VERSION}".encode()).hexdigest()
 _TRACE_KEY = os.environ.encodekey("_X_AMZN_TRACE_ID")
 _LIBRARY_DIRS = (f"{os.sep}site-packages{os.sep}", f"{os.sep}dist-packages{os.sep}")
 # Module globals of libraries (imported once per test process) that on Lambda live once per
@@ -364,8 +369,9 @@ class ExecutionEnvironment:
     def _init(self, invocation: Invocation) -> None:
         clock = self.clock
         started = clock.time()
-        invocation.log.write(f"INIT_START Runtime Version: {_PYTHON}.v1\tRuntime Version ARN: "
-                             f"arn:aws:lambda:{self.function.settings.region}::runtime:pytest-lambda-async\n")
+        invocation.log.write(f"INIT_START Runtime Version: {_RUNTIME_VERSION}\tRuntime Version ARN: "
+                             f"arn:aws:lambda:{self.function.settings.region}::runtime:"
+                             f"{_RUNTIME_HASH}\n")
         failure: dict[str, Any] | None = None
         with self.user_code(invocation, started + INIT_TIMEOUT, init=True):
             try:
@@ -659,9 +665,7 @@ class ExecutionEnvironment:
         elif invocation.error_type == runtime.EXIT_ERROR:
             reset = "crash"
         elif invocation.synchronous and len(invocation.response) > runtime.MAX_RESPONSE_PAYLOAD:
-            self._set_error_payload(
-                invocation, runtime.response_too_large_payload(len(invocation.response))
-            )
+            self._set_error_payload(invocation, runtime.response_too_large_payload())
         self._finish(invocation, reset=reset, handler_task=handler_task)
 
     def _finish(self, invocation: Invocation, *, reset: str | None, handler_task: Any = None) -> None:
@@ -689,7 +693,8 @@ class ExecutionEnvironment:
         )
         if invocation.init_duration is not None:
             report += f"\tInit Duration: {invocation.init_duration * 1000:.2f} ms"
-        invocation.log.write(f"END RequestId: {invocation.request_id}\n{report}\n")
+        # The REPORT line ends with a tab (`test_invocation_with_logs`).
+        invocation.log.write(f"END RequestId: {invocation.request_id}\n{report}\t\n")
 
     # -- going away ----------------------------------------------------------------------------
     def pending_work(self, skip: Any = None) -> list[Any]:

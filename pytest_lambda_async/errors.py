@@ -14,19 +14,38 @@ class LambdaUsageError(LambdaError, ValueError):
 
 
 class AWSError(LambdaError):
-    """An error the Lambda API itself returns, with AWS's name and HTTP status."""
+    """An error the Lambda API itself returns, with AWS's name and HTTP status.
+
+    `body()` is the JSON body AWS answers with: `Type` ("User" when the caller is at fault),
+    the message (under `message` or `Message`, as the API's model names it for this error)
+    and, for throttles, `Reason`.
+    """
 
     code = "ServiceException"
     status_code = 500
+    error_kind: str | None = "User"
+    message_field = "message"
 
-    def __init__(self, message: str, hint: str = "") -> None:
+    def __init__(self, message: str, hint: str = "", *, reason: str | None = None) -> None:
         self.aws_message = message
-        super().__init__(f"{self.code}: {message}" + (f"\n  Fix: {hint}" if hint else ""))
+        self.reason = reason
+        text = f"{self.code}: {message}" + (f" (Reason: {reason})" if reason else "")
+        super().__init__(text + (f"\n  Fix: {hint}" if hint else ""))
+
+    def body(self) -> dict[str, str]:
+        body: dict[str, str] = {}
+        if self.error_kind is not None:
+            body["Type"] = self.error_kind
+        body[self.message_field] = self.aws_message
+        if self.reason is not None:
+            body["Reason"] = self.reason
+        return body
 
 
 class ValidationException(AWSError):
     code = "ValidationException"
     status_code = 400
+    error_kind = None  # AWS's ValidationException body has no Type
 
 
 class InvalidParameterValueException(AWSError):
@@ -52,8 +71,10 @@ class TooManyRequestsException(AWSError):
 class ServiceException(AWSError):
     code = "ServiceException"
     status_code = 500
+    error_kind = "Service"
 
 
 class ResourceNotFoundException(AWSError):
     code = "ResourceNotFoundException"
     status_code = 404
+    message_field = "Message"

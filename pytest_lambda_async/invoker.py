@@ -262,6 +262,24 @@ class LambdaFunction(FunctionTarget):
         self.environments.append(env)
         return self._claim(env)
 
+    def _throttle(self) -> TooManyRequestsException:
+        """AWS's answer to a synchronous invoke with no concurrency left: 429, "Rate Exceeded.",
+        and the limit that was reached in `Reason` (`test_reserved_concurrency`)."""
+        function_limit = self._concurrency_limit()
+        if function_limit is not None and self._busy >= function_limit:
+            return TooManyRequestsException(
+                "Rate Exceeded.",
+                "every environment of this function is busy: raise reserved_concurrent_executions "
+                "or max_environments, or wait for running invocations to finish.",
+                reason="ReservedFunctionConcurrentInvocationLimitExceeded",
+            )
+        return TooManyRequestsException(
+            "Rate Exceeded.",
+            "the account's concurrency is used up: raise account_concurrency, or wait for "
+            "running invocations to finish.",
+            reason="ConcurrentInvocationLimitExceeded",
+        )
+
     def _claim(self, env: ExecutionEnvironment) -> ExecutionEnvironment:
         self._busy += 1
         self.invoker.busy += 1
@@ -338,11 +356,7 @@ class LambdaFunction(FunctionTarget):
             raise fault
         env = self._acquire()
         if env is None:
-            raise TooManyRequestsException(
-                "Rate Exceeded. (Reason: ReservedFunctionConcurrentInvocationLimitExceeded)",
-                "every environment of this function is busy: raise reserved_concurrent_executions "
-                "or max_environments, or wait for running invocations to finish.",
-            )
+            raise self._throttle()
         invocation = self._new_invocation(
             body, request_id=self.invoker._request_id(), synchronous=True, client_context=client_context
         )
@@ -409,7 +423,9 @@ class LambdaFunction(FunctionTarget):
             return None
         kind = self._faults.pop(0)
         if kind == "throttle":
-            return TooManyRequestsException("Rate Exceeded. (injected throttle)")
+            return TooManyRequestsException(
+                "Rate Exceeded.", "injected by inject_faults(throttles=...).",
+                reason="ReservedFunctionConcurrentInvocationLimitExceeded")
         return ServiceException("Lambda service error (injected)")
 
     def _schedule(self, queued: _QueuedEvent, when: float) -> None:

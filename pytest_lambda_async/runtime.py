@@ -6,7 +6,9 @@ Handler-string resolution and its faults, the JSON a handler receives and return
 
 from __future__ import annotations
 
+import contextlib
 import decimal
+import importlib
 import importlib.util
 import math
 import os
@@ -25,6 +27,7 @@ MAX_ASYNC_PAYLOAD = 1024 * 1024
 MAX_RESPONSE_PAYLOAD = 6291556
 
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
+_ERROR_INDENT = "\u00a0"
 
 
 class Fault(Exception):
@@ -68,23 +71,32 @@ def load_module(modname: str) -> ModuleType:
             f"Cannot use built-in module {modname} as a handler module",
         )
     dotted = modname.replace("/", ".")
+    parent_name, _, child = dotted.rpartition(".")
+    missing = object()
     try:
         spec = importlib.util.find_spec(dotted)
         if spec is None or spec.loader is None:
             raise ModuleNotFoundError(f"No module named '{dotted}'", name=dotted)
-        module = importlib.util.module_from_spec(spec)
-        # While its code runs the module is importable by name (dataclasses and typing look it
-        # up there); afterwards whatever was there before is put back.
-        missing = object()
-        previous = sys.modules.get(dotted, missing)
-        sys.modules[dotted] = module
+        # importlib.import_module, as the runtime loads it: an exception in init code then has
+        # the importlib frames AWS shows in its stackTrace (`test_lambda_runtime_error`). While
+        # its code runs the module is importable by name (dataclasses and typing look it up
+        # there); afterwards whatever was there before is put back, here and on its package.
+        previous = sys.modules.pop(dotted, missing)
+        parent = sys.modules.get(parent_name) if parent_name else None
+        previous_attribute = getattr(parent, child, missing) if parent is not None else missing
         try:
-            spec.loader.exec_module(module)
+            module = importlib.import_module(dotted)
         finally:
             if previous is missing:
                 sys.modules.pop(dotted, None)
             else:
                 sys.modules[dotted] = previous  # type: ignore[assignment]
+            if parent is not None:
+                if previous_attribute is missing:
+                    with contextlib.suppress(AttributeError):
+                        delattr(parent, child)
+                else:
+                    setattr(parent, child, previous_attribute)
     except ImportError as exc:
         raise Fault(
             Fault.IMPORT_MODULE_ERROR, f"Unable to import module '{modname}': {exc}"
@@ -176,11 +188,9 @@ def error_payload(exc: BaseException, request_id: str) -> dict[str, Any]:
         (f.filename, f.lineno or 0, f.name, f.line)
         for f in traceback.extract_tb(exc.__traceback__)
     ]
-    # The runtime drops its own frames (bootstrap.py) from the front; we drop ours.
-    while frames and (
-        os.path.dirname(os.path.abspath(frames[0][0])) == _PACKAGE_DIR
-        or frames[0][0].startswith("<frozen importlib")
-    ):
+    # The runtime drops its own frames (bootstrap.py) from the front; we drop ours. An init
+    # error keeps importlib's frames, as on AWS.
+    while frames and os.path.dirname(os.path.abspath(frames[0][0])) == _PACKAGE_DIR:
         frames.pop(0)
     return make_error(str(exc), type(exc).__name__, traceback.format_list(frames), request_id)
 
@@ -205,16 +215,18 @@ def exit_payload(request_id: str, reason: str) -> dict[str, Any]:
 
 
 def timeout_payload(request_id: str, timeout: float) -> dict[str, Any]:
+    # errorType first: Lambda's own payload, in its order (`test_lambda_invoke_with_timeout`).
     return {
-        "errorMessage": f"RequestId: {request_id} Error: Task timed out after {timeout:.2f} seconds",
         "errorType": "Sandbox.Timedout",
+        "errorMessage": f"RequestId: {request_id} Error: Task timed out after {timeout:.2f} seconds",
     }
 
 
-def response_too_large_payload(size: int) -> dict[str, Any]:
+def response_too_large_payload() -> dict[str, Any]:
+    # The limit, not the response's size: AWS's text (`test_lambda_too_large_response`).
     return {
-        "errorMessage": f"Response payload size ({size} bytes) exceeded maximum allowed payload "
-        f"size ({MAX_RESPONSE_PAYLOAD} bytes).",
+        "errorMessage": "Response payload size exceeded maximum allowed payload size "
+        f"({MAX_RESPONSE_PAYLOAD} bytes).",
         "errorType": "Function.ResponseSizeTooLarge",
     }
 
@@ -231,5 +243,8 @@ def error_log_lines(payload: dict[str, Any]) -> str:
     if trace is not None:
         lines.append("Traceback (most recent call last):")
         for element in trace:
-            lines.extend(element.splitlines())
+            # The runtime indents traceback lines with no-break spaces, so that CloudWatch
+            # keeps the block one event (`test_invocation_type_event_error`).
+            lines.extend(_ERROR_INDENT * (len(text) - len(text.lstrip(" "))) + text.lstrip(" ")
+                         for text in element.splitlines())
     return "\n".join(lines) + "\n"
