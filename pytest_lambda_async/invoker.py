@@ -248,16 +248,18 @@ class LambdaFunction(FunctionTarget):
     def _acquire(self) -> ExecutionEnvironment | None:
         """An environment for a new invocation, or None when the function is at its concurrency."""
         self._reclaim_idle()
-        if self.environment_settings.reuse != Reuse.NEVER:
-            while self._frozen:
-                env = self._frozen.pop()  # the most recently used, as warm as it gets
-                if env.state is EnvironmentState.FROZEN:
-                    return self._claim(env)
+        # The limits hold for warm environments too: reserved concurrency 0 throttles every
+        # invocation (`test_reserved_concurrency`).
         limit = self._concurrency_limit()
         if (limit is not None and self._busy >= limit) or (
             self.invoker.busy >= self.invoker.account_concurrency
         ):
             return None
+        if self.environment_settings.reuse != Reuse.NEVER:
+            while self._frozen:
+                env = self._frozen.pop()  # the most recently used, as warm as it gets
+                if env.state is EnvironmentState.FROZEN:
+                    return self._claim(env)
         env = ExecutionEnvironment(self.runtime, len(self.environments) + 1)
         self.environments.append(env)
         return self._claim(env)

@@ -19,7 +19,7 @@ from typing import Any
 
 import simplejson
 
-from .errors import LambdaUsageError, RequestTooLargeException
+from .errors import InvalidRequestContentException, LambdaUsageError, RequestTooLargeException
 
 MAX_SYNC_PAYLOAD = 6 * 1024 * 1024
 MAX_ASYNC_PAYLOAD = 1024 * 1024
@@ -180,6 +180,38 @@ def encode_event(event: Any, *, limit: int, operation: str = "Invoke") -> bytes:
             f"this event is {len(body)} bytes; send large data through S3 and pass its key.",
         )
     return body
+
+
+# Where AWS's JSON parser (Jackson) says it stopped, as its messages end.
+_JACKSON_SOURCE = "\n at [Source: REDACTED (`StreamReadFeature.INCLUDE_SOURCE_IN_LOCATION` disabled); "
+
+
+def check_request_body(body: bytes) -> None:
+    """Raise AWS's `InvalidRequestContentException` for a request body that is not JSON.
+
+    Bytes that are not UTF-8 get the texts AWS's parser gives (`test_lambda_invoke_payload_
+    encoding_error`): a bad byte where a value starts, or inside a token. Other JSON errors
+    give Python's description after AWS's prefix.
+    """
+    prefix = "Could not parse request body into json: Could not parse payload into json: "
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        start = body[: exc.start].rfind(b"\n") + 1
+        line = body[: exc.start].count(b"\n") + 1
+        byte = body[exc.start]
+        if not body[start: exc.start].strip():
+            detail = (f"Unexpected character ((CTRL-CHAR, code {byte})): expected a valid value "
+                      "(JSON String, Number, Array, Object or token 'null', 'true' or 'false')"
+                      f"{_JACKSON_SOURCE}line: {line}, column: {exc.start - start + 1}]")
+        else:
+            detail = (f"Invalid UTF-8 start byte 0x{byte:02x}"
+                      f"{_JACKSON_SOURCE}line: {line}, column: {exc.start - start + 2}]")
+        raise InvalidRequestContentException(prefix + detail) from None
+    try:
+        simplejson.loads(text)
+    except ValueError as exc:
+        raise InvalidRequestContentException(prefix + str(exc)) from None
 
 
 def error_payload(exc: BaseException, request_id: str) -> dict[str, Any]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import sys
 from typing import TYPE_CHECKING, Any
 
-from . import delivery, lambda_api, push_sources, sqs_poller
+from . import delivery, event_invoke_config, lambda_api, push_sources, sqs_poller
 from .bridge import Bridge, Patch, active, set_active
 
 if TYPE_CHECKING:
@@ -19,7 +19,8 @@ if TYPE_CHECKING:
 
 
 def _patches() -> list[Patch]:
-    return lambda_api.patches() + sqs_poller.patches() + push_sources.patches()
+    return (lambda_api.patches() + event_invoke_config.patches() + sqs_poller.patches()
+            + push_sources.patches())
 
 
 _hooked: tuple[Any, Any] | None = None

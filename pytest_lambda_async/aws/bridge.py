@@ -21,7 +21,7 @@ from contextlib import contextmanager, suppress
 from typing import TYPE_CHECKING, Any, Protocol
 
 from .. import destinations, runtime
-from ..errors import AWSError, LambdaUsageError
+from ..errors import AWSError, InvalidParameterValueException, LambdaUsageError
 
 if TYPE_CHECKING:
     from ..destinations import Delivery, ParsedArn
@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 
 # The IAM role the bridge creates in moto for the functions it mirrors (moto requires one).
 ROLE_NAME = "pytest-lambda-async"
+LATEST = "$LATEST"
 RUNTIME = f"python{sys.version_info.major}.{sys.version_info.minor}"
 _MISSING = object()
 
@@ -81,10 +82,15 @@ def moto_errors() -> tuple[type[BaseException], ...]:
     return (ServiceException, HTTPException)
 
 
-def api_error(message: str, code: str, status: int) -> Exception:
-    from moto.core.exceptions import AWSError as MotoAWSError
+def api_error(error: AWSError) -> Exception:
+    """A moto error that answers with AWS's status, error code and JSON body for `error`
+    (`Type`, the message, `Reason`): boto3 raises it as ClientError with those fields."""
+    from moto.core.exceptions import JsonRESTError
 
-    return MotoAWSError(message, code, status)
+    exc = JsonRESTError(error.code, error.aws_message)
+    exc.code = error.status_code
+    exc.description = json.dumps(error.body())
+    return exc
 
 
 @contextmanager
@@ -93,9 +99,9 @@ def as_api_errors() -> Iterator[None]:
     try:
         yield
     except AWSError as exc:
-        raise api_error(exc.aws_message, exc.code, exc.status_code) from None
+        raise api_error(exc) from None
     except LambdaUsageError as exc:
-        raise api_error(str(exc), "InvalidParameterValueException", 400) from None
+        raise api_error(InvalidParameterValueException(str(exc))) from None
 
 
 # -- helpers ------------------------------------------------------------------------------------
@@ -154,6 +160,9 @@ class Bridge:
         self.from_moto: set[str] = set()
         # DeadLetterConfig target by unqualified function ARN (moto does not store it).
         self.dead_letter: dict[str, str] = {}
+        # Event-invoke configs by unqualified function ARN, then qualifier: the request's
+        # settings and LastModified (see event_invoke_config.py; moto keeps one per function).
+        self.invoke_configs: dict[str, dict[str, dict[str, Any]]] = {}
         self.pollers: dict[str, Poller] = {}
         self._sequencer = itertools.count(1)
 
@@ -182,6 +191,7 @@ class Bridge:
             poller.cancel()
         self.pollers.clear()
         self.dead_letter.clear()
+        self.invoke_configs.clear()
         self._uninstall()
 
     def busy(self) -> bool:
@@ -235,8 +245,6 @@ class Bridge:
 
     def mirror(self, function: LambdaFunction) -> None:
         """Create a deployed function in moto's Lambda (unless it is there already)."""
-        from moto.awslambda.models import LambdaBackend
-
         settings = function.settings
         backend = self.lambda_backend(settings.account_id, settings.region)
         try:
@@ -265,8 +273,8 @@ class Bridge:
                 destination = {"Destination": target_arn(target)}
                 config.setdefault("DestinationConfig", {})[key] = destination
         if config:
-            self.original(LambdaBackend, "put_function_event_invoke_config")(
-                backend, settings.name, config)
+            config["LastModified"] = self.clock.time()
+            self.invoke_configs.setdefault(settings.arn, {})[LATEST] = config
         if settings.reserved_concurrent_executions is not None:
             backend.get_function(settings.name).reserved_concurrency = (
                 settings.reserved_concurrent_executions)
@@ -302,15 +310,15 @@ class Bridge:
         return function
 
     def settings_from(self, latest: Any) -> dict[str, Any]:
-        """deploy() keywords from what moto stores for a function (and the DLQ side table)."""
-        configs = latest.event_invoke_config
+        """deploy() keywords from what moto stores for a function (and the side tables)."""
+        arn = unqualified_arn(latest)
         reserved = latest.reserved_concurrency
         return {
             "timeout": latest.timeout,
             "memory_size": int(latest.memory_size),
             "environment": dict(latest.environment_vars or {}),
-            **event_invoke_settings(configs[-1].config if configs else {}),
-            "dead_letter_target": self.dead_letter.get(unqualified_arn(latest)),
+            **event_invoke_settings(self.invoke_configs.get(arn, {}).get(LATEST, {})),
+            "dead_letter_target": self.dead_letter.get(arn),
             "reserved_concurrent_executions": None if reserved is None else int(reserved),
         }
 

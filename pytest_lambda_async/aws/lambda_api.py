@@ -15,12 +15,12 @@ from typing import Any
 from urllib.parse import unquote
 
 from .. import destinations, runtime
+from ..errors import InvalidRequestContentException, ResourceNotFoundException
 from .bridge import (
     Patch,
     api_error,
     as_api_errors,
     current,
-    event_invoke_settings,
     unqualified_arn,
 )
 
@@ -42,6 +42,8 @@ def patches() -> list[Patch]:
     except ImportError:  # pragma: no cover - older moto layouts
         response_invoke = _response_invoke
     return [
+        (LambdaResponse, "setup_class", _setup_class),
+        (LambdaResponse, "call_action", _call_action),
         (LambdaResponse, "invoke", response_invoke),
         (LambdaResponse, "invoke_async", _response_invoke_async),
         (MotoFunction, "invoke", _function_invoke),
@@ -50,9 +52,6 @@ def patches() -> list[Patch]:
         (LambdaSimpleBackend, "invoke", _backend_invoke(LambdaSimpleBackend)),
         (LambdaBackend, "create_function", _create_function),
         (LambdaBackend, "update_function_configuration", _update_function_configuration),
-        (LambdaBackend, "put_function_event_invoke_config", _put_event_invoke_config),
-        (LambdaBackend, "update_function_event_invoke_config", _update_event_invoke_config),
-        (LambdaBackend, "delete_function_event_invoke_config", _delete_event_invoke_config),
         (LambdaBackend, "put_function_concurrency", _put_concurrency),
         (LambdaBackend, "delete_function_concurrency", _delete_concurrency),
     ]
@@ -63,13 +62,8 @@ def _request_body(body: Any) -> bytes:
     data = body.encode("utf-8") if isinstance(body, str) else bytes(body or b"")
     if not data.strip():
         return b"{}"
-    try:
-        json.loads(data)
-    except ValueError as exc:
-        raise api_error(
-            f"Could not parse request body into json: Could not parse payload into json: {exc}",
-            "InvalidRequestContentException", 400,
-        ) from None
+    with as_api_errors():
+        runtime.check_request_body(data)
     return data
 
 
@@ -81,19 +75,86 @@ def _client_context(header: str | None) -> dict[str, Any] | None:
     except (binascii.Error, ValueError):
         value = None
     if not isinstance(value, dict):
-        raise api_error("Client context must be a valid Base64-encoded JSON object.",
-                         "InvalidRequestContentException", 400)
+        raise api_error(InvalidRequestContentException(
+            "Client context must be a valid Base64-encoded JSON object."))
     return value
 
 
 # -- patched moto methods (plain functions: moto lists its actions with inspect.isfunction) --------
+def _setup_class(self: Any, request: Any, full_url: str | None = None, headers: Any = None,
+                 use_raw_body: bool | None = None) -> None:
+    from moto.awslambda.responses import LambdaResponse
+
+    # moto decodes every body as UTF-8 and fails on other bytes; the Invoke handler gets them
+    # as they came, and answers InvalidRequestContentException as AWS does.
+    if not use_raw_body and "/invocations" in request.path:
+        try:
+            request.data.decode("utf-8")
+        except UnicodeDecodeError:
+            use_raw_body = True
+    current().original(LambdaResponse, "setup_class")(self, request, full_url, headers,
+                                                      use_raw_body)
+
+
+# Lambda's errors answer with `Type` and the message field its model names (`message` for most,
+# `Message` for ResourceNotFoundException), as every recorded error does.
+_MESSAGE_FIELDS = {"ResourceNotFoundException": "Message"}
+_UNTYPED_ERRORS = {"ValidationException"}
+
+
+def _call_action(self: Any) -> Any:
+    from moto.awslambda.responses import LambdaResponse
+
+    status, headers, body = current().original(LambdaResponse, "call_action")(self)
+    # The invocation's request id, as AWS answers it (`test_request_id_invoke`); moto puts
+    # its own random one in every response.
+    request_id = self.__dict__.pop("_invocation_request_id", None)
+    if request_id is not None:
+        headers["x-amzn-requestid"] = request_id
+    if int(status) >= 400:
+        body = _aws_error_body(headers, body)
+    return status, headers, body
+
+
+def _aws_error_body(headers: dict[str, Any], body: Any) -> Any:
+    """moto's `{"__type", "message"}` error body as AWS's Lambda writes it."""
+    try:
+        document = json.loads(body)
+    except (TypeError, ValueError):
+        return body
+    if not isinstance(document, dict) or "Type" in document:
+        return body
+    code = str(headers.get("X-Amzn-ErrorType") or document.get("__type") or "").split("#")[-1]
+    message = document.get("message", document.get("Message"))
+    if not code or message is None:
+        return body
+    rewritten = {} if code in _UNTYPED_ERRORS else {"Type": "User"}
+    rewritten[_MESSAGE_FIELDS.get(code, "message")] = message
+    return json.dumps(rewritten)
+
+
+def _function_or_404(self: Any, name: str, qualifier: str | None) -> Any:
+    """moto's function for an Invoke, or AWS's 404 naming the qualified ARN
+    (`test_invoke_exceptions`)."""
+    from moto.awslambda.exceptions import UnknownFunctionException
+
+    try:
+        return self.backend.get_function(name, qualifier)
+    except UnknownFunctionException:
+        arn = name if name.startswith("arn:") else (
+            f"arn:aws:lambda:{self.region}:{self.current_account}:function:{name}")
+        if arn.count(":") == 6:
+            arn += f":{qualifier or '$LATEST'}"
+        raise api_error(ResourceNotFoundException(f"Function not found: {arn}")) from None
+
+
 def _response_invoke(self: Any) -> Any:
     from moto.awslambda.responses import LambdaResponse
 
     bridge = current()
     name = unquote(self.path.rsplit("/", 2)[-2])
     qualifier = self.querystring.get("Qualifier", [None])[0]
-    moto_fn = self.backend.get_function(name, qualifier)  # ResourceNotFoundException
+    moto_fn = _function_or_404(self, name, qualifier)
     function = bridge.function_for(moto_fn)
     if function is None:
         return bridge.original(LambdaResponse, "invoke")(self)
@@ -105,12 +166,14 @@ def _response_invoke(self: Any) -> Any:
     body = _request_body(self.body)
     if kind == "Event":
         with as_api_errors():
-            function.invoke_async(body)
+            accepted = function.invoke_async(body)
+        self._invocation_request_id = accepted.request_id
         headers["status"] = "202"
         return 202, headers, ""
     client_context = _client_context(self.headers.get("X-Amz-Client-Context"))
     with as_api_errors():
         result = function.invoke(body, client_context=client_context)
+    self._invocation_request_id = result.request_id
     headers.update({"status": "200", "x-amz-executed-version": str(moto_fn.version)})
     if result.function_error:
         headers["x-amz-function-error"] = result.function_error
@@ -188,8 +251,12 @@ def _create_function(self: Any, spec: dict[str, Any]) -> Any:
     bridge = current()
     target = _check_dead_letter(spec)
     moto_fn = bridge.original(LambdaBackend, "create_function")(self, spec)
+    arn = unqualified_arn(moto_fn)
+    # A new function: nothing is left of one deleted before under this name.
+    bridge.invoke_configs.pop(arn, None)
+    bridge.dead_letter.pop(arn, None)
     if target:
-        bridge.dead_letter[unqualified_arn(moto_fn)] = target
+        bridge.dead_letter[arn] = target
     function = bridge.existing(moto_fn)
     if function is not None and function.name in bridge.from_moto:
         # Created again (in a later mock_aws): the new function's code and configuration.
@@ -223,62 +290,6 @@ def _update_function_configuration(self: Any, function_name: str, qualifier: Any
     bridge.reconfigure(moto_fn, handler=body.get("Handler"), **changes)
     if target is not None and result is not None:
         result = moto_fn.get_configuration()
-    return result
-
-
-def _check_destinations(config: dict[str, Any]) -> None:
-    settings = event_invoke_settings(config)
-    with as_api_errors():
-        for role in ("on_success", "on_failure"):
-            destinations.check_target(settings[role], role)
-
-
-def _keep_one_config(backend: Any, function_name: str) -> None:
-    # moto appends every put/update and answers `get` with the first: keep only the newest.
-    moto_fn = backend.get_function(function_name)
-    moto_fn.event_invoke_config = moto_fn.event_invoke_config[-1:]
-
-
-def _put_event_invoke_config(self: Any, function_name: str, config: dict[str, Any]) -> Any:
-    from moto.awslambda.models import LambdaBackend
-
-    bridge = current()
-    _check_destinations(config)
-    response = bridge.original(LambdaBackend, "put_function_event_invoke_config")(
-        self, function_name, config)
-    _keep_one_config(self, function_name)
-    # Put replaces the whole configuration: what it leaves out returns to AWS's defaults.
-    bridge.reconfigure(self.get_function(function_name), **event_invoke_settings(config))
-    return response
-
-
-def _update_event_invoke_config(self: Any, function_name: str, config: dict[str, Any]) -> Any:
-    from moto.awslambda.models import LambdaBackend
-
-    bridge = current()
-    moto_fn = self.get_function(function_name)
-    merged: dict[str, Any] = dict(moto_fn.event_invoke_config[-1].config
-                                  if moto_fn.event_invoke_config else {})
-    for key, value in config.items():
-        if key == "DestinationConfig":
-            merged[key] = {**(merged.get(key) or {}), **(value or {})}
-        else:
-            merged[key] = value
-    _check_destinations(merged)
-    response = bridge.original(LambdaBackend, "put_function_event_invoke_config")(
-        self, function_name, merged)
-    _keep_one_config(self, function_name)
-    bridge.reconfigure(moto_fn, **event_invoke_settings(merged))
-    return response
-
-
-def _delete_event_invoke_config(self: Any, function_name: str) -> Any:
-    from moto.awslambda.models import LambdaBackend
-
-    bridge = current()
-    result = bridge.original(LambdaBackend, "delete_function_event_invoke_config")(
-        self, function_name)
-    bridge.reconfigure(self.get_function(function_name), **event_invoke_settings({}))
     return result
 
 
