@@ -106,10 +106,11 @@ class DeliverySettings:
     mode: str = "exact"
     seed: int = 0
     duplicate_rate: float = 0.2
-    # The destination condition when reserved concurrency is 0: not confirmed on AWS;
-    # LocalStack's name is the default.
+    # The destination condition when reserved concurrency is 0, and the EventBridge
+    # destination's `source`: both as AWS was recorded answering in November 2025
+    # (LocalStack's `test_reserved_concurrency`, `test_invoke_lambda_eventbridge`); AWS's docs
+    # say "aws.lambda" for the source. Settings, so a test can follow a change on AWS.
     zero_concurrency_condition: str = "ZeroReservedConcurrency"
-    # EventBridge destination `source`: seen on the wire as "lambda"; AWS's docs say "aws.lambda".
     eventbridge_source: str = "lambda"
 
     def __post_init__(self) -> None:

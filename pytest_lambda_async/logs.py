@@ -163,17 +163,89 @@ class LogRouting:
         sys.stdout, sys.stderr, _HANDLER.request_id = self._saved
 
 
+class _SuppressServices(logging.Filter):
+    """Powertools' deduplication filter, on the runtime's handler: records of a Powertools
+    `Logger`'s service do not reach the root logger's handler a second time."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.services: set[str] = set()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        name = record.name
+        return not any(service in name for service in self.services)
+
+
+_SUPPRESS = _SuppressServices()
+_HANDLER.addFilter(_SUPPRESS)
+
+
+class _HandlersMadeOutside:
+    """Logging handlers made before the simulation ran (a handler callable's module imported by
+    the test module) that write to the process's stdout or stderr.
+
+    On Lambda the runtime is there before any user code: a handler made at import writes to the
+    one stdout of the process, and Powertools' `Logger` puts its deduplication filter on the
+    runtime's root handler. While the simulation runs, such handlers write through the routed
+    stream (their lines follow the running invocation, as for handler strings) and Powertools'
+    services are filtered from the runtime's handler. Rescanned only when handlers or the
+    standard streams changed: this runs at every entry into the simulation.
+    """
+
+    def __init__(self) -> None:
+        self._key: tuple[int, ...] = ()
+        self._stdio: list[Any] = []
+        self.handlers: list[logging.StreamHandler[Any]] = []
+
+    def refresh(self) -> None:
+        refs = logging._handlerList  # type: ignore[attr-defined]
+        stdio = (sys.stdout, sys.stderr, sys.__stdout__, sys.__stderr__)
+        key = (len(refs), id(refs[-1]) if refs else 0, *map(id, stdio))
+        if key == self._key:
+            return
+        self._key = key
+        for stream in stdio:
+            if stream is not None and type(stream) is not _RoutedStream and all(
+                    stream is not known for known in self._stdio):
+                self._stdio.append(stream)
+        handlers = []
+        for ref in list(refs):
+            handler = ref()
+            # Only a stream the handler keeps: logging's last resort reads sys.stderr each time.
+            if (isinstance(handler, logging.StreamHandler)
+                    and not isinstance(handler, logging.FileHandler)
+                    and "stream" in handler.__dict__
+                    and any(handler.stream is known for known in self._stdio)):
+                handlers.append(handler)
+        self.handlers = handlers
+        for name, logger in list(logging.Logger.manager.loggerDict.items()):
+            if getattr(logger, "powertools_handler", None) is not None:
+                _SUPPRESS.services.add(name)
+
+
+_OUTSIDE = _HandlersMadeOutside()
+
+
 class lambda_log_handler:
     """The runtime's handler on the root logger while the simulation runs (re-entrant)."""
 
     depth = 0
+    _rerouted: list[tuple[logging.StreamHandler[Any], Any]] = []
 
     def __enter__(self) -> None:
         if lambda_log_handler.depth == 0:
             logging.getLogger().addHandler(_HANDLER)
+            _OUTSIDE.refresh()
+            rerouted = lambda_log_handler._rerouted = []
+            for handler in _OUTSIDE.handlers:
+                rerouted.append((handler, handler.stream))
+                handler.stream = _routed(handler.stream)
         lambda_log_handler.depth += 1
 
     def __exit__(self, *exc: object) -> None:
         lambda_log_handler.depth -= 1
         if lambda_log_handler.depth == 0:
             logging.getLogger().removeHandler(_HANDLER)
+            for handler, stream in lambda_log_handler._rerouted:
+                handler.stream = stream
+            lambda_log_handler._rerouted = []

@@ -164,6 +164,8 @@ class Bridge:
         # settings and LastModified (see event_invoke_config.py; moto keeps one per function).
         self.invoke_configs: dict[str, dict[str, dict[str, Any]]] = {}
         self.pollers: dict[str, Poller] = {}
+        # Above 0 while Lambda publishes a destination record or DLQ message to SNS.
+        self.lambda_publishing = 0
         self._sequencer = itertools.count(1)
 
     # -- lifecycle ------------------------------------------------------------------------------

@@ -36,8 +36,12 @@ def deliver(bridge: Bridge, parsed: ParsedArn, delivery: Delivery) -> bool:
             if attributes:
                 sns_attributes = {k: {"Type": v["DataType"], "Value": v["StringValue"]}
                                   for k, v in attributes.items()}
-            get_backend("sns")[account][region].publish(
-                delivery.body, arn=parsed.arn, message_attributes=sns_attributes)
+            bridge.lambda_publishing += 1  # the envelope's SignatureVersion: see push_sources
+            try:
+                get_backend("sns")[account][region].publish(
+                    delivery.body, arn=parsed.arn, message_attributes=sns_attributes)
+            finally:
+                bridge.lambda_publishing -= 1
             return True
         if parsed.service == "events":
             entries = get_backend("events")[account][region].put_events([{

@@ -7,9 +7,11 @@ function and runs when the test drains the queue or moves the clock [DOC E1-E3].
 from __future__ import annotations
 
 import base64
+import contextlib
 import datetime as _dt
 import json
 import uuid
+from collections.abc import Iterator
 from typing import Any
 
 from ..destinations import timestamp
@@ -33,6 +35,29 @@ def _iso(when: float, *, milliseconds: bool = True) -> str:
     return timestamp(when, milliseconds=milliseconds)
 
 
+@contextlib.contextmanager
+def _signature_version_1(subscription: Any, active: bool) -> Iterator[None]:
+    """What Lambda publishes to SNS (a DLQ message, a destination record) reaches subscribers
+    in an envelope with `"SignatureVersion": "1"`, a topic's default on AWS
+    (`test_sns_topic_as_lambda_dead_letter_queue`); moto always writes "2"."""
+    if not active:
+        yield
+        return
+    post_data = subscription.get_post_data
+
+    def version_1(*args: Any, **kwargs: Any) -> Any:
+        data = post_data(*args, **kwargs)
+        if "SignatureVersion" in data:
+            data["SignatureVersion"] = "1"
+        return data
+
+    subscription.get_post_data = version_1  # this subscription, for this one publish
+    try:
+        yield
+    finally:
+        del subscription.get_post_data
+
+
 def _subscription_publish(self: Any, message: str, message_id: str, subject: str | None = None,
                           message_attributes: dict[str, Any] | None = None,
                           group_id: str | None = None, deduplication_id: str | None = None,
@@ -42,10 +67,11 @@ def _subscription_publish(self: Any, message: str, message_id: str, subject: str
     bridge = current()
     function = bridge.function_at(self.endpoint) if self.protocol == "lambda" else None
     if function is None:
-        return bridge.original(Subscription, "publish")(  # type: ignore[no-any-return]
-            self, message, message_id, subject=subject, message_attributes=message_attributes,
-            group_id=group_id, deduplication_id=deduplication_id,
-            message_structure=message_structure)
+        with _signature_version_1(self, bridge.lambda_publishing > 0):
+            return bridge.original(Subscription, "publish")(  # type: ignore[no-any-return]
+                self, message, message_id, subject=subject,
+                message_attributes=message_attributes, group_id=group_id,
+                deduplication_id=deduplication_id, message_structure=message_structure)
     if self._filter_policy_matcher is not None and not self._filter_policy_matcher.matches(
             message_attributes, message):
         return None
