@@ -43,12 +43,14 @@ class Clients:
             QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
         return url, arn
 
-    def topic_into_queue(self, topic_name: str, queue_name: str) -> tuple[str, str]:
-        """An SNS topic delivering raw messages into a new queue: (topic ARN, queue URL)."""
+    def topic_into_queue(self, topic_name: str, queue_name: str, *,
+                         raw: bool = True) -> tuple[str, str]:
+        """An SNS topic delivering messages (raw, or in SNS's envelope) into a new queue:
+        (topic ARN, queue URL)."""
         topic = self.sns.create_topic(Name=topic_name)["TopicArn"]
         url, queue_arn = self.queue(queue_name)
         self.sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn,
-                           Attributes={"RawMessageDelivery": "true"})
+                           Attributes={"RawMessageDelivery": "true" if raw else "false"})
         return topic, url
 
     def receive(self, url: str, limit: int = 10) -> list[dict[str, Any]]:

@@ -274,4 +274,9 @@ def _list(self: Any) -> Any:
     request.function()
     configs = bridge.invoke_configs.get(request.arn, {})
     items = [_response(request.arn, qualifier, kept) for qualifier, kept in configs.items()]
-    return 200, {"status": "200"}, json.dumps({"FunctionEventInvokeConfigs": items})
+    start = int(self.querystring.get("Marker", ["0"])[0] or 0)
+    limit = int(self.querystring.get("MaxItems", ["50"])[0] or 50)
+    answer: dict[str, Any] = {"FunctionEventInvokeConfigs": items[start:start + limit]}
+    if start + limit < len(items):
+        answer["NextMarker"] = str(start + limit)
+    return 200, {"status": "200"}, json.dumps(answer)
