@@ -193,17 +193,22 @@ class _HandlersMadeOutside:
     """
 
     def __init__(self) -> None:
-        self._key: tuple[int, ...] = ()
+        self._count = -1
+        self._last: Any = None
+        self._out: Any = None
+        self._err: Any = None
         self._stdio: list[Any] = []
         self.handlers: list[logging.StreamHandler[Any]] = []
 
     def refresh(self) -> None:
-        refs = logging._handlerList  # type: ignore[attr-defined]
-        stdio = (sys.stdout, sys.stderr, sys.__stdout__, sys.__stderr__)
-        key = (len(refs), id(refs[-1]) if refs else 0, *map(id, stdio))
-        if key == self._key:
+        refs = _HANDLER_REFS
+        count = len(refs)
+        last = refs[-1] if count else None
+        out, err = sys.stdout, sys.stderr
+        if count == self._count and last is self._last and out is self._out and err is self._err:
             return
-        self._key = key
+        self._count, self._last, self._out, self._err = count, last, out, err
+        stdio = (out, err, sys.__stdout__, sys.__stderr__)
         for stream in stdio:
             if stream is not None and type(stream) is not _RoutedStream and all(
                     stream is not known for known in self._stdio):
@@ -223,6 +228,8 @@ class _HandlersMadeOutside:
                 _SUPPRESS.services.add(name)
 
 
+# logging's list of weak references to every handler made (one list for the process).
+_HANDLER_REFS: list[Any] = logging._handlerList  # type: ignore[attr-defined]
 _OUTSIDE = _HandlersMadeOutside()
 
 
@@ -236,16 +243,18 @@ class lambda_log_handler:
         if lambda_log_handler.depth == 0:
             logging.getLogger().addHandler(_HANDLER)
             _OUTSIDE.refresh()
-            rerouted = lambda_log_handler._rerouted = []
-            for handler in _OUTSIDE.handlers:
-                rerouted.append((handler, handler.stream))
-                handler.stream = _routed(handler.stream)
+            if _OUTSIDE.handlers:
+                rerouted = lambda_log_handler._rerouted = []
+                for handler in _OUTSIDE.handlers:
+                    rerouted.append((handler, handler.stream))
+                    handler.stream = _routed(handler.stream)
         lambda_log_handler.depth += 1
 
     def __exit__(self, *exc: object) -> None:
         lambda_log_handler.depth -= 1
         if lambda_log_handler.depth == 0:
             logging.getLogger().removeHandler(_HANDLER)
-            for handler, stream in lambda_log_handler._rerouted:
-                handler.stream = stream
-            lambda_log_handler._rerouted = []
+            if lambda_log_handler._rerouted:
+                for handler, stream in lambda_log_handler._rerouted:
+                    handler.stream = stream
+                lambda_log_handler._rerouted = []

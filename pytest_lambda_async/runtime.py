@@ -27,6 +27,7 @@ MAX_ASYNC_PAYLOAD = 1024 * 1024
 MAX_RESPONSE_PAYLOAD = 6291556
 
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
+_PACKAGE_PREFIX = _PACKAGE_DIR + os.sep
 _ERROR_INDENT = "\u00a0"
 
 
@@ -220,10 +221,11 @@ def error_payload(exc: BaseException, request_id: str) -> dict[str, Any]:
         (f.filename, f.lineno or 0, f.name, f.line)
         for f in traceback.extract_tb(exc.__traceback__)
     ]
-    # The runtime drops its own frames (bootstrap.py) from the front; we drop ours. An init
-    # error keeps importlib's frames, as on AWS.
-    while frames and os.path.dirname(os.path.abspath(frames[0][0])) == _PACKAGE_DIR:
-        frames.pop(0)
+    # The runtime drops its own frames (bootstrap.py) from the front; we drop ours, wherever
+    # they are (the import guard wraps a loader). An init error keeps importlib's frames, as
+    # on AWS.
+    frames = [frame for frame in frames
+              if not os.path.abspath(frame[0]).startswith(_PACKAGE_PREFIX)]
     return make_error(str(exc), type(exc).__name__, traceback.format_list(frames), request_id)
 
 

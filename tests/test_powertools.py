@@ -115,6 +115,44 @@ def test_logger_lines_carry_the_context_of_their_own_invocation(lambda_invoker, 
         assert kinds[kinds.index("START"):] == ["START", "json", "json", "END", "REPORT"]
 
 
+POWERTOOLS_CALLABLE = """
+    from aws_lambda_powertools import Logger
+
+    logger = Logger(service="orders-callable")
+
+    @logger.inject_lambda_context
+    def handler(event, context):
+        logger.info("handled %s", event["n"])
+        return context.aws_request_id
+"""
+
+
+@pytest.mark.parametrize("capture", ["fd", "sys", "no"])
+def test_a_logger_made_when_the_test_module_imports_the_handler_follows_the_invocation(
+        pytester, capture):
+    # Deployed as a callable the test module imported: Logger made its handler (on the stdout
+    # of the collection) before any invocation. Its JSON lines still land in each invocation's
+    # log, and only once: not as a runtime "[INFO]" line too (Powertools filters its service
+    # from the runtime's root handler, which on Lambda is there before any import).
+    pytester.makepyfile(orders_callable=POWERTOOLS_CALLABLE)
+    pytester.makepyfile(test_orders="""
+        import json
+        from orders_callable import handler
+
+        def test_logs(lambda_invoker):
+            fn = lambda_invoker.deploy(handler, environment={"POWERTOOLS_TRACE_DISABLED": "true"})
+            for n in (1, 2):
+                result = fn.invoke({"n": n})
+                lines = [json.loads(l) for l in result.log_result.splitlines() if l.startswith("{")]
+                assert [(l["message"], l["function_request_id"]) for l in lines] == [
+                    (f"handled {n}", result.request_id)]
+                assert "[INFO]" not in result.log_result
+    """)
+    result = pytester.runpytest_subprocess("-p", "no:randomly", f"--capture={capture}",
+                                           timeout=120)
+    result.assert_outcomes(passed=1)
+
+
 # -- cold starts -----------------------------------------------------------------------------
 _COLD_STARTS = """
     from aws_lambda_powertools import Logger, Metrics, Tracer
