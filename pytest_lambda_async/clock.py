@@ -98,6 +98,10 @@ class VirtualClock:
         self._cancelled_in_heap = 0
         self._seq = itertools.count()
         self._drivers: list[ClockDriver] = []
+        # (real, simulated) time when the current stretch of real work in flight began: while it
+        # lasts, simulated time follows all the real time that passes, handler code's included.
+        self._real_anchor: tuple[float, float] | None = None
+        self._last_step: tuple[float, float] | None = None
         # What must hold while the simulation runs (set by the invoker).
         self.run_scope: Callable[[], AbstractContextManager[None]] = nullcontext
         # Called instead of waiting in real time, with the simulated time to wait until at
@@ -192,6 +196,7 @@ class VirtualClock:
         (time is then set to `until_time`), or when nothing is left to run.
         """
         with self.run_scope():
+            self._real_anchor = self._last_step = None
             self._run(until_time, until)
 
     def _run(self, until_time: float | None, until: Callable[[], bool] | None) -> None:
@@ -201,8 +206,15 @@ class VirtualClock:
                 return
             ran = False
             for driver in list(self._drivers):
-                if driver in self._drivers and driver.run_ready():
+                if driver not in self._drivers:
+                    continue
+                if self._real_anchor is not None:
+                    self._follow_real_time()
+                step = (RealTime.monotonic(), self._now)
+                if driver.run_ready():
                     ran = True
+                    # Real work this step starts counts from the step's start (its set-up too).
+                    self._last_step = step
                     if until is not None and until():
                         return
             if ran:
@@ -216,7 +228,9 @@ class VirtualClock:
                 # The clock may jump only when nothing real is in flight: else it follows real
                 # time, up to the next thing due.
                 waiting = self._real_work()
-                if waiting is not None:
+                if waiting is None:
+                    self._real_anchor = self._last_step = None
+                else:
                     if not waiting[0].real_wait_allowed(waiting[1]):
                         continue
                     limit = wake if until_time is None else min(wake or until_time, until_time)
@@ -241,6 +255,19 @@ class VirtualClock:
         if until_time is not None and until_time > self._now:
             self.set_time(until_time)
 
+    def _follow_real_time(self) -> None:
+        # In a stretch of real work: the real time handler code ran between two waits passes too,
+        # up to the next thing due.
+        assert self._real_anchor is not None
+        real, simulated = self._real_anchor
+        target = simulated + RealTime.monotonic() - real
+        wake = self._next_time()
+        if wake is not None and target > wake:
+            target = wake
+            self._real_anchor = (RealTime.monotonic(), wake)
+        if target > self._now:
+            self.set_time(target)
+
     def _real_work(self) -> tuple[ClockDriver, str] | None:
         for driver in self._drivers:
             what = driver.real_work()
@@ -257,10 +284,15 @@ class VirtualClock:
         slice_ = REAL_WAIT_SLICE
         if limit is not None:
             slice_ = max(0.0, min(slice_, limit - self._now))
-        now = self._now
-        started = RealTime.monotonic()
+        anchor = self._real_anchor
+        if anchor is None:
+            anchor = self._last_step or (RealTime.monotonic(), self._now)
         driver.wait_real(slice_, what)
-        target = now + RealTime.monotonic() - started
-        if limit is not None:
-            target = min(target, limit)
+        real_now = RealTime.monotonic()
+        target = anchor[1] + real_now - anchor[0]
+        if limit is not None and target >= limit:
+            # Held at the next deadline: real time from here on counts from here.
+            target = limit
+            anchor = (real_now, limit)
+        self._real_anchor = anchor
         self.set_time(max(target, self._now))

@@ -107,12 +107,13 @@ class VirtualEventLoop(asyncio.SelectorEventLoop):
     ) -> list[tuple[selectors.SelectorKey, int]]:
         # Handler code runs this loop itself (asyncio.run in a def handler): real work is in
         # flight, so wait for it in real time, up to the next timer, and let the clock follow.
-        slice_ = REAL_WAIT_SLICE if timeout is None else min(timeout, REAL_WAIT_SLICE)
+        # _epoch_at: a timer a hair away must still be reached (epoch seconds round coarsely).
+        target = now + REAL_WAIT_SLICE
+        if timeout is not None:
+            target = min(target, self._epoch_at(self.time() + timeout))
         running = current()
-        if running is None:
-            target = now + slice_
-        else:
-            target = check_wait(now, now + slice_, blocking=False)
+        if running is not None:
+            target = check_wait(now, target, blocking=False)
             target = now + real_wait_allowance(running, what, target - now)
         started = RealTime.monotonic()
         if running is not None:
