@@ -7,7 +7,10 @@ Prints, from one run:
 - 10,000 events where 30% fail twice before succeeding and 10% always fail: attempts per
   second (target >= 5,000) and peak memory;
 - as a baseline from the same run, the handler called directly on one loop as many times, and
-  the ratio.
+  the ratio;
+- real I/O: invocations of a handler that asks a server on 127.0.0.1 answering after 10 ms of
+  real latency, the mean simulated duration next to the mean real time of the handler (the
+  simulated clock follows real time while the reply is awaited: they should agree within 20%).
 
 Run: python benchmarks/bench_async.py
 """
@@ -15,11 +18,14 @@ Run: python benchmarks/bench_async.py
 from __future__ import annotations
 
 import asyncio
+import socket
+import threading
 import time
 import tracemalloc
 from typing import Any
 
 from pytest_lambda_async import Invoker, VirtualClock
+from pytest_lambda_async.clock import RealTime
 
 
 async def always_fails(event: Any, context: Any) -> None:
@@ -99,6 +105,66 @@ def baseline(calls: int) -> float:
     return elapsed
 
 
+LATENCY = 0.010
+
+
+def _latency_server(stop: threading.Event) -> tuple[int, threading.Thread]:
+    """A TCP server on 127.0.0.1 answering each line after LATENCY real seconds."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(0.05)
+
+    def answer(conn: socket.socket) -> None:
+        with conn:
+            while data := conn.recv(4096):
+                time.sleep(LATENCY)
+                conn.sendall(data)
+
+    def serve() -> None:
+        with listener:
+            while not stop.is_set():
+                try:
+                    conn, _ = listener.accept()
+                except OSError:
+                    continue
+                threading.Thread(target=answer, args=(conn,), daemon=True).start()
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    return listener.getsockname()[1], thread
+
+
+def real_latency(count: int = 50) -> tuple[float, float]:
+    """Mean simulated duration and mean real time of the handler of one invocation against the
+    server (the real time the handler itself measured, from its start to its return)."""
+    stop = threading.Event()
+    port, thread = _latency_server(stop)
+
+    async def ask(event: Any, context: Any) -> float:
+        # The handler's own real time (RealTime: handler code reads simulated time).
+        started = RealTime.perf_counter()
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(b"ping\n")
+        line = await asyncio.wait_for(reader.readline(), 5)
+        writer.close()
+        await writer.wait_closed()
+        assert line == b"ping\n"
+        return RealTime.perf_counter() - started
+
+    invoker = Invoker(VirtualClock())
+    fn = invoker.deploy(ask, timeout=10)
+    fn.invoke({})  # the cold start is not what is measured
+    simulated = real = 0.0
+    for _ in range(count):
+        result = fn.invoke({})
+        assert result.function_error is None, result.payload
+        simulated += result.duration
+        real += result.payload
+    invoker.close()
+    stop.set()
+    thread.join()
+    return simulated / count, real / count
+
+
 def main() -> None:
     schedule = min(failing_schedule() for _ in range(5))
     print("failing schedule (3 attempts, 3 simulated min, destination + DLQ): "
@@ -113,6 +179,10 @@ def main() -> None:
     bare = baseline(attempts)
     print(f"baseline, the handler on one bare loop {attempts} times: {bare:.2f} s; "
           f"ratio plugin/bare {elapsed / bare:.1f}")
+    simulated, real = real_latency()
+    print(f"real I/O, a server with {LATENCY * 1000:.0f} ms latency: simulated duration "
+          f"{simulated * 1000:.2f} ms, real time {real * 1000:.2f} ms per invocation; "
+          f"ratio {simulated / real:.2f} (target 0.8-1.2)")
 
 
 if __name__ == "__main__":
