@@ -56,8 +56,10 @@ _MARKERS = {
     "(lambda_environment(reuse='never')).",
     "lambda_warm_start": "lambda_warm_start: every invocation lands in one warm environment "
     "(lambda_environment(reuse='always')).",
-    "lambda_leaks": "lambda_leaks(mode='fail'|'warn'|'off', ignore=[patterns], stacks=False): what "
-    "leaked work does to this test, findings that are deliberate, full creation stacks.",
+    "lambda_leaks": "lambda_leaks(mode='fail'|'warn'|'off', ignore=[patterns], stacks=False, "
+    "library=False): what leaked work does to this test, findings that are deliberate, full "
+    "creation stacks, and whether libraries' and test runners' own work (cache timers, runner "
+    "tasks) is reported too.",
     "lambda_delivery": "lambda_delivery(mode='exact'|'at-least-once', seed=..., duplicate_rate=...): "
     "how the async queue delivers events.",
 }
@@ -332,7 +334,7 @@ def leak_settings(item: pytest.Item) -> dict[str, Any]:
     """`LeakDetector` keywords: ini/option, then `lambda_leaks` markers (closest wins; ignores add up)."""
     values: dict[str, Any] = {"mode": _choice(item.config, "lambda_leaks", "--lambda-leaks")}
     ignore: list[str] = []
-    allowed = frozenset({"mode", "ignore", "stacks"})
+    allowed = frozenset({"mode", "ignore", "stacks", "library"})
     for marker in reversed(list(item.iter_markers("lambda_leaks"))):
         kwargs = _marker_values_of(item, marker, allowed)
         ignore.extend([kwargs.pop("ignore")] if isinstance(kwargs.get("ignore"), str)

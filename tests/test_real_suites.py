@@ -254,3 +254,68 @@ def test_time_machine_travel_is_seen_by_handler_code(pytester: pytest.Pytester) 
     pytester.makepyfile(test_travel=TIME_MACHINE)
     result = pytester.runpytest_subprocess("-p", "no:randomly", timeout=120)
     result.assert_outcomes(passed=4)
+
+
+# -- test runners' and libraries' own work --------------------------------------------------------
+RUNNERS_AND_LIBRARIES = '''
+import asyncio
+
+import pytest
+from async_lru import alru_cache
+
+MARK = pytest.mark.lambda_leaks(library=LIBRARY)
+
+
+@pytest.fixture
+def anyio_backend():
+    return "asyncio"
+
+
+@MARK
+@pytest.mark.anyio
+async def test_anyio_runner(lambda_context):
+    await asyncio.sleep(0)
+
+
+@MARK
+@pytest.mark.asyncio(loop_scope="module")
+async def test_pytest_asyncio_module_loop(lambda_context):
+    await asyncio.sleep(0)
+
+
+@alru_cache(ttl=60)
+async def lookup(key):
+    return key * 2
+
+
+async def handler(event, context):
+    return await lookup(event["k"])
+
+
+@MARK
+def test_cache_ttl_timer(lambda_invoker):
+    assert lambda_invoker.deploy(handler).invoke({"k": 2}).payload == 4
+
+
+@pytest.mark.anyio
+async def test_the_test_bodys_own_leak_is_still_caught(lambda_context):
+    asyncio.get_running_loop().call_later(30, print, "late")
+'''
+
+
+@pytest.mark.parametrize("library", [False, True])
+def test_runner_tasks_and_library_timers_are_not_the_handlers(pytester: pytest.Pytester,
+                                                              library: bool) -> None:
+    pytester.makeini(PYTEST_INI)
+    pytester.makepyfile(test_runners=RUNNERS_AND_LIBRARIES.replace("LIBRARY", str(library)))
+    result = pytester.runpytest_subprocess("-p", "no:randomly", timeout=120)
+    output = result.stdout.str()
+    assert "[callback] timer print() due in" in output
+    if library:
+        # The documented setting reports them.
+        result.assert_outcomes(passed=4, errors=3)
+        assert "[cancelled-at-exit] task TestRunner._run_tests_and_fixtures()" in output
+        assert "[callback] timer OrderedDict.pop() due in 60 s" in output
+    else:
+        result.assert_outcomes(passed=4, errors=1)
+        assert "TestRunner" not in output and "OrderedDict.pop" not in output

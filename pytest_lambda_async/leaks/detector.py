@@ -50,6 +50,8 @@ class LeakObserver(EnvironmentObserver):
             self._open[id(env)] = window
             return
         _TRACKER.close(window)
+        for handle in window.housekeeping:
+            self._know(handle)  # a library's own timer: not lost work when the environment goes
         returned = invocation.returned
         if type(returned) not in _NOT_AWAITABLE and _is_awaitable(returned):
             window.returned.append(returned)
@@ -85,6 +87,8 @@ class LeakObserver(EnvironmentObserver):
         if window is not None:
             # The invocation never finished (the test ended first): its work goes with the environment.
             _TRACKER.close(window)
+            for handle in window.housekeeping:
+                self._know(handle)
             self._remember(*_unfinished(window))
             self.detector._add(_collect(window, f"lost: the environment was {reason}", killed=True))
         if not self.detector.active:
@@ -123,9 +127,13 @@ class LeakDetector:
     `mode` is "fail", "warn" or "off" (off: nothing is watched); `ignore` takes fnmatch
     patterns for deliberate work, matched against a finding's name, kind and creation site;
     `stacks=True` records the full creation stack of each finding, not just its line.
+    `library=True` also reports work that is not the handler's own: timers library code sets
+    for itself (a cache's TTL eviction) and, in a watched block of test code, tasks with no
+    user code on the stack (a test runner's, such as anyio's pytest plugin).
     """
 
-    def __init__(self, *, mode: str = "fail", ignore: Iterable[str] = (), stacks: bool = False) -> None:
+    def __init__(self, *, mode: str = "fail", ignore: Iterable[str] = (), stacks: bool = False,
+                 library: bool = False) -> None:
         from ..errors import LambdaUsageError
 
         if mode not in ("fail", "warn", "off"):
@@ -138,6 +146,7 @@ class LeakDetector:
         self.mode = mode
         self.ignore = tuple(ignore)
         self.stacks = bool(stacks)
+        self.library = bool(library)
         self.findings: list[Finding] = []
         self.ignored: list[Finding] = []
         self.listeners: list[Callable[[Finding], None]] = []

@@ -179,8 +179,11 @@ def _wrap_create_task(original: Callable[..., Any]) -> Callable[..., Any]:
         if _TRACKER.windows:
             window = _TRACKER.here()
             if window is not None:
-                site = _site_from_frame(sys._getframe(1), window.detector.stacks)
-                if site is not None:
+                detector = window.detector
+                site = _site_from_frame(sys._getframe(1), detector.stacks)
+                # In a block of test code, a task made with no user code on the stack at all is
+                # the test runner's own (anyio's pytest plugin, say), not the code under test.
+                if site is not None and (site.filename or window.env is not None or detector.library):
                     window.tasks.append(_Created(task, site, self))
         return task
 
@@ -192,8 +195,12 @@ def _record_handle(loop: Any, handle: asyncio.Handle) -> None:
     if window is None:
         return
     site = _site_from_frame(sys._getframe(2), window.detector.stacks)
-    if site is not None and not site.by_library:
+    if site is None:
+        return
+    if not site.by_library or window.detector.library:
         window.handles.append(_Created(handle, site, loop))
+    else:
+        window.housekeeping.append(handle)
 
 
 def _wrap_call_soon(original: Callable[..., Any]) -> Callable[..., Any]:

@@ -29,8 +29,8 @@ class _Created:
 class _Window:
     """What one window recorded. A plain slotted class: one is made per invocation."""
 
-    __slots__ = ("context", "detector", "env", "findings", "futures", "handles", "invocation",
-                 "returned", "tasks", "thread", "threads")
+    __slots__ = ("context", "detector", "env", "findings", "futures", "handles", "housekeeping",
+                 "invocation", "returned", "tasks", "thread", "threads")
 
     def __init__(self, detector: LeakDetector, env: ExecutionEnvironment | None = None,
                  invocation: Invocation | None = None, context: Any = None) -> None:
@@ -46,6 +46,9 @@ class _Window:
         self.futures: list[_Created] = []
         self.findings: list[Finding] = []
         self.returned: list[Any] = []
+        # Timers library code set for itself (a cache's TTL eviction): not the handler's work,
+        # and not "work lost" when the environment goes away.
+        self.housekeeping: list[Any] = []
 
     @property
     def function(self) -> str | None:
