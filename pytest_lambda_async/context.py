@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .clock import VirtualClock
 
@@ -84,7 +84,18 @@ class ClientContext:
         )
 
 
-class LambdaContext:
+if TYPE_CHECKING:
+    # To a type checker the context is also each context type a handler may be annotated
+    # with: Powertools' `LambdaContext`, aws-lambda-typing's `Context`, a suite's own. They
+    # disagree with one another (`memory_limit_in_mb` is an int in one, a str in the other),
+    # so no class can inherit them all; a base of type Any makes it assignable to each, and
+    # the attributes declared here keep their types.
+    _AssignableToAnyContext: Any = object
+else:
+    _AssignableToAnyContext = object
+
+
+class LambdaContext(_AssignableToAnyContext):  # type: ignore[misc]
     """The runtime's context object, with its deadline on the simulated clock."""
 
     def __init__(
