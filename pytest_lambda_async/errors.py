@@ -29,7 +29,8 @@ class AWSError(LambdaError):
     def __init__(self, message: str, hint: str = "", *, reason: str | None = None) -> None:
         self.aws_message = message
         self.reason = reason
-        text = f"{self.code}: {message}" + (f" (Reason: {reason})" if reason else "")
+        # Not prefixed with the code: the class is named after it, and a traceback shows both.
+        text = message + (f" (Reason: {reason})" if reason else "")
         super().__init__(text + (f"\n  Fix: {hint}" if hint else ""))
 
     def body(self) -> dict[str, str]:

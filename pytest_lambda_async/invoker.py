@@ -76,6 +76,8 @@ class EnvironmentSettings:
     # about 5 to over 60 minutes. 15 minutes sits inside that range (UNCONFIRMED).
     idle_timeout: float = 900.0
     max_environments: int | None = None
+    # Environments busy at once across all functions (AWS's default account quota is 1,000).
+    account_concurrency: int = 1000
 
     def __post_init__(self) -> None:
         if self.reuse not in {r.value for r in Reuse}:
@@ -96,6 +98,12 @@ class EnvironmentSettings:
         ):
             raise LambdaUsageError(
                 f"max_environments={self.max_environments!r}: give an int >= 1, or None for no limit."
+            )
+        if isinstance(self.account_concurrency, bool) or not isinstance(self.account_concurrency, int) \
+                or self.account_concurrency < 1:
+            raise LambdaUsageError(
+                f"account_concurrency={self.account_concurrency!r}: give the account's limit on "
+                "concurrent executions, an int >= 1 (AWS's default is 1000)."
             )
 
 
@@ -599,7 +607,7 @@ class Invoker:
         observers: list[EnvironmentObserver] | None = None,
         real_time_budget: float = 10.0,
         tmp_root: str | None = None,
-        account_concurrency: int = 1000,
+        account_concurrency: int | None = None,
     ) -> None:
         self.clock = clock
         clock.run_scope = simulation_scope
@@ -620,7 +628,8 @@ class Invoker:
         # Environments busy across all functions, and the account's limit on them (AWS's
         # default quota of concurrent executions is 1,000).
         self.busy = 0
-        self.account_concurrency = account_concurrency
+        self.account_concurrency = (self.environment_settings.account_concurrency
+                                    if account_concurrency is None else account_concurrency)
         self.sinks: dict[str, Sink] = {}
         self.history: list[dict[str, Any]] = []
         self._finished: list[Outcome] = []

@@ -41,6 +41,7 @@ _ENVIRONMENT_INI = {
     "lambda_reuse": ("reuse", str),
     "lambda_idle_timeout": ("idle_timeout", float),
     "lambda_max_environments": ("max_environments", int),
+    "lambda_account_concurrency": ("account_concurrency", int),
 }
 _DELIVERY_INI = {
     "lambda_delivery": ("mode", str),
@@ -51,7 +52,9 @@ _MARKERS = {
     "lambda_function": "lambda_function(name=..., timeout=..., memory_size=..., ...): settings "
     "for lambda_context and lambda_invoker.deploy (any deploy() keyword).",
     "lambda_environment": "lambda_environment(reuse='auto'|'always'|'never', idle_timeout=..., "
-    "max_environments=...): how invocations find execution environments.",
+    "max_environments=..., account_concurrency=...): how invocations find execution "
+    "environments: reuse of warm ones, seconds an idle one lives, the most one function may "
+    "have, and the account's limit on busy environments across all functions (default 1000).",
     "lambda_cold_start": "lambda_cold_start: every invocation gets a fresh environment "
     "(lambda_environment(reuse='never')).",
     "lambda_warm_start": "lambda_warm_start: every invocation lands in one warm environment "
@@ -60,36 +63,64 @@ _MARKERS = {
     "library=False): what leaked work does to this test, findings that are deliberate, full "
     "creation stacks, and whether libraries' and test runners' own work (cache timers, runner "
     "tasks) is reported too.",
-    "lambda_delivery": "lambda_delivery(mode='exact'|'at-least-once', seed=..., duplicate_rate=...): "
-    "how the async queue delivers events.",
+    "lambda_delivery": "lambda_delivery(mode='exact'|'at-least-once', seed=..., duplicate_rate=..., "
+    "zero_concurrency_condition=..., eventbridge_source=...): how the async queue delivers "
+    "events: exactly once or with duplicates and shuffling, the seed and share of duplicates, "
+    "the destination condition when reserved concurrency is 0, and the source of EventBridge "
+    "destination events.",
+}
+
+
+# What each setting does, as `pytest --help` shows it (ini name -> help).
+_SETTING_HELP = {
+    "lambda_function_name": "function name for lambda_context and deploy() (default test-function)",
+    "lambda_timeout": "function timeout in simulated seconds, 1-900 (default 3)",
+    "lambda_memory_size": "function memory in MB, 128-10240 (default 128)",
+    "lambda_region": "AWS region of function ARNs and the environment (default us-east-1)",
+    "lambda_account_id": "12-digit account id of function ARNs (default 123456789012)",
+    "lambda_function_version": "version handlers run as: $LATEST (default) or a number",
+    "lambda_tenant_id": "tenant id the context carries (default none)",
+    "lambda_reuse": "execution environment reuse: auto (like AWS, default), always or never",
+    "lambda_idle_timeout": "simulated seconds an idle environment lives before shutdown (default 900)",
+    "lambda_max_environments": "most environments one function may have at once (default no limit)",
+    "lambda_account_concurrency": "busy environments allowed across all functions; more throttles "
+    "(default 1000)",
+    "lambda_delivery": "async event delivery: exact (default) or at-least-once (duplicates, shuffled)",
+    "lambda_zero_concurrency_condition": "destination condition when reserved concurrency is 0 "
+    "(default ZeroReservedConcurrency)",
+    "lambda_eventbridge_source": "source of EventBridge destination events (default lambda)",
 }
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("lambda_async", "AWS Lambda handlers (pytest-lambda-async)")
     group.addoption("--lambda-leaks", choices=_MODES, default=None,
-                    help="what a handler's leaked work does to a test: fail (default), warn, off.")
+                    help="what work a handler leaves pending does to a test: fail (default), "
+                    "warn, off.")
     group.addoption("--lambda-report", metavar="PATH", default=None,
-                    help="write a JSON report of invocations, outcomes and leaks to PATH.")
+                    help="write a JSON report of the run (version, seed, modes, totals, "
+                    "invocations, async outcomes, leaks) to PATH.")
     group.addoption("--lambda-delivery", choices=("exact", "at-least-once"), default=None,
                     help="async delivery: exact (default) or at-least-once (duplicates, shuffled).")
-    group.addoption("--lambda-seed", type=int, default=None,
-                    help="seed for at-least-once delivery and request ids (default: random, shown "
-                    "in the header).")
+    group.addoption("--lambda-seed", type=int, default=None, metavar="SEED",
+                    help="seed for at-least-once delivery and request ids; rerun with the seed "
+                    "in the header or report to repeat a run (default: random).")
     group.addoption("--lambda-strict", action="store_true", default=None,
                     help="call handlers exactly as the AWS Python runtime does (async def fails).")
     group.addoption("--lambda-unfinished", choices=_MODES, default=None,
                     help="a test that ends with async events still queued: fail (default), warn, off.")
-    parser.addini("lambda_leaks", "leaked-work mode: fail, warn or off", default="fail")
-    parser.addini("lambda_strict_runtime", "call handlers exactly as the AWS runtime does",
-                  type="bool", default=False)
-    parser.addini("lambda_unfinished_events", "async events left queued at the end of a test: "
-                  "fail, warn or off", default="fail")
-    parser.addini("lambda_seed", "seed for at-least-once delivery and request ids", default="")
+    parser.addini("lambda_leaks", "what leaked work does to a test: fail (default), warn or off",
+                  default="fail")
+    parser.addini("lambda_strict_runtime", "call handlers exactly as the AWS Python runtime does "
+                  "(async def handlers fail)", type="bool", default=False)
+    parser.addini("lambda_unfinished_events", "a test that ends with async events still queued: "
+                  "fail (default), warn or off", default="fail")
+    parser.addini("lambda_seed", "seed for at-least-once delivery and request ids (default: "
+                  "random)", default="")
     parser.addini("lambda_blocking_limit", "real seconds handler code may block the test before "
-                  "it is stopped as timed out", default="10")
-    for name, (field, _) in {**_FUNCTION_INI, **_ENVIRONMENT_INI, **_DELIVERY_INI}.items():
-        parser.addini(name, f"default {field}", default=None)
+                  "it is stopped as timed out (default 10)", default="10")
+    for name in {**_FUNCTION_INI, **_ENVIRONMENT_INI, **_DELIVERY_INI}:
+        parser.addini(name, _SETTING_HELP[name], default=None)
 
 
 def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
@@ -199,7 +230,7 @@ def environment_settings(item: pytest.Item) -> EnvironmentSettings:
     from .invoker import EnvironmentSettings
 
     values = _ini_values(item.config, _ENVIRONMENT_INI)
-    allowed = frozenset({"reuse", "idle_timeout", "max_environments"})
+    allowed = frozenset({"reuse", "idle_timeout", "max_environments", "account_concurrency"})
     for marker in reversed(list(item.iter_markers())):
         if marker.name == "lambda_cold_start":
             values["reuse"] = "never"
@@ -425,10 +456,16 @@ class _Reporting:
     """Merges every test's record (the workers' too), then writes the JSON report and the summary."""
 
     def __init__(self, config: pytest.Config) -> None:
+        from . import __version__
         from .report import RunReport
 
         self.config = config
-        self.run = RunReport()
+        self.run = RunReport(plugin_version=__version__, seed=config.stash[_SEED], modes={
+            "leaks": _choice(config, "lambda_leaks", "--lambda-leaks"),
+            "unfinished_events": _choice(config, "lambda_unfinished_events", "--lambda-unfinished"),
+            "delivery": _delivery_mode(config),
+            "strict_runtime": _strict(config),
+        })
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         self.run.add_result(report.nodeid, report.when or "", report.outcome)

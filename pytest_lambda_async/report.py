@@ -8,12 +8,21 @@ the `--lambda-report` document and the lines of the terminal summary.
 
 from __future__ import annotations
 
+import datetime
 import json
 import os
 from collections import Counter
 from typing import Any
 
 REPORT_VERSION = 1
+
+
+def iso(seconds: float | None) -> str | None:
+    """Simulated epoch seconds as ISO-8601 UTC ("2026-01-02T03:04:05.678000Z"), beside the number."""
+    if seconds is None:
+        return None
+    moment = datetime.datetime.fromtimestamp(seconds, datetime.timezone.utc)
+    return moment.replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
 
 
 def _outcome_dict(function: str, outcome: Any) -> dict[str, Any]:
@@ -25,13 +34,17 @@ def _outcome_dict(function: str, outcome: Any) -> dict[str, Any]:
         "attempts": outcome.attempts,
         "function_error": outcome.function_error,
         "accepted_at": outcome.accepted_at,
+        "accepted_at_iso": iso(outcome.accepted_at),
         "finished_at": outcome.finished_at,
+        "finished_at_iso": iso(outcome.finished_at),
         "history": [
             {
                 "number": attempt.number,
                 "status": attempt.status,
                 "start": attempt.started_at,
+                "start_iso": iso(attempt.started_at),
                 "end": attempt.ended_at,
+                "end_iso": iso(attempt.ended_at),
                 "environment": attempt.environment_id,
                 "cold_start": attempt.cold_start,
                 "error_type": attempt.error_type,
@@ -57,7 +70,9 @@ class TestRecord:
     def listen(self, kind: str, data: dict[str, Any]) -> None:
         """An `Invoker.listeners` entry."""
         if kind == "invocation":
-            self.invocations.append(dict(data))
+            entry = dict(data)
+            entry["start_iso"] = iso(entry.get("start"))
+            self.invocations.append(entry)
         elif kind == "outcome":
             self.outcomes.append(_outcome_dict(data["function"], data["outcome"]))
 
@@ -71,9 +86,14 @@ class TestRecord:
 class RunReport:
     """The records of every test in the run, merged (on the pytest-xdist controller)."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, plugin_version: str = "", seed: int | None = None,
+                 modes: dict[str, Any] | None = None) -> None:
         self.tests: dict[str, dict[str, Any]] = {}
         self._outcomes: dict[str, str] = {}
+        # What it takes to reproduce the run: the plugin's version, the seed, the modes.
+        self.plugin_version = plugin_version
+        self.seed = seed
+        self.modes = dict(modes or {})
 
     def add_result(self, nodeid: str, when: str, outcome: str) -> None:
         """A phase of a test ended: the test failed if any of its phases failed."""
@@ -92,11 +112,18 @@ class RunReport:
             {"nodeid": nodeid, "outcome": self._outcomes.get(nodeid, "unknown"), **data}
             for nodeid, data in self.tests.items()
         ]
+        invocations = [i for t in tests for i in t["invocations"]]
         return {
             "version": REPORT_VERSION,
+            "plugin_version": self.plugin_version,
+            "seed": self.seed,
+            "modes": self.modes,
             "totals": {
                 "tests": len(tests),
-                "invocations": sum(len(t["invocations"]) for t in tests),
+                "tests_failed": sum(1 for t in tests if t["outcome"] == "failed"),
+                "invocations": len(invocations),
+                "cold_starts": sum(1 for i in invocations if i.get("cold_start")),
+                "invocations_failed": sum(1 for i in invocations if i.get("status") == "failed"),
                 "outcomes": dict(self._conditions()),
                 "leaks": sum(len(t["leaks"]) for t in tests),
             },

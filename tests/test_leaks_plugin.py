@@ -166,7 +166,8 @@ def test_clean(lambda_invoker):
         f"  test_app.py:{LEAK_LINE} [[]pending-task[]] task send_metrics() (test_app.py::test_leaky)",
     ])
     document = json.loads((pytester.path / "out" / "report.json").read_text())
-    assert document["totals"] == {"tests": 2, "invocations": 3, "outcomes": {"Success": 1}, "leaks": 1}
+    assert document["totals"] == {"tests": 2, "tests_failed": 1, "invocations": 3, "cold_starts": 2,
+                                  "invocations_failed": 0, "outcomes": {"Success": 1}, "leaks": 1}
     leaky = next(t for t in document["tests"] if t["nodeid"] == "test_app.py::test_leaky")
     assert leaky["outcome"] == "failed"
     assert leaky["leaks"][0]["site"] == f"test_app.py:{LEAK_LINE}"
