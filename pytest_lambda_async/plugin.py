@@ -419,7 +419,11 @@ def _check_leaks(item: pytest.Item, detector: LeakDetector) -> None:
     message = failure_message(detector.findings)
     if detector.mode == "fail":
         pytest.fail(message, pytrace=False)
-    warnings.warn(LambdaLeakWarning(message), stacklevel=1)
+    # Shown at the test, not at this line of the plugin.
+    path, lineno, _ = item.reportinfo()
+    warnings.warn_explicit(LambdaLeakWarning(message), LambdaLeakWarning, str(path),
+                           (lineno or 0) + 1, module=getattr(item.module, "__name__", None)
+                           if hasattr(item, "module") else None)
 
 
 @pytest.hookimpl(wrapper=True)

@@ -159,4 +159,8 @@ class RunReport:
         for nodeid, leak in leaks:
             where = leak["site"] or (f"defined at {leak['defined']}" if leak["defined"] else "site unknown")
             lines.append(f"  {where} [{leak['kind']}] {leak['what']} ({nodeid})")
+        if leaks:
+            from .leaks.report import explanation
+
+            lines.extend(explanation())
         return lines

@@ -39,10 +39,13 @@ def test_fail_mode_is_the_default_and_lists_every_finding(pytester: pytest.Pytes
         "Handler code left 1 piece(s) of work unfinished when it returned:",
         f"  1. [[]pending-task[]] task send_metrics(), created at test_app.py:{LEAK_LINE} "
         "(function leaky, request *): frozen with the environment when the handler returned*",
-        "Why it matters: Lambda freezes the execution environment*",
-        "How to fix: finish the work before the handler returns*",
         "If it is deliberate: @pytest.mark.lambda_leaks(ignore=*",
+        "Why it matters: see the 'lambda' section at the end of the run.",
     ])
+    # The why, once per run, in the summary.
+    result.stdout.fnmatch_lines(["*= lambda =*", "Why it matters: Lambda freezes the execution environment*",
+                                 "How to fix: finish the work before the handler returns*"])
+    assert result.stdout.str().count("Why it matters: Lambda freezes") == 1
 
 
 WARN_SHOWN = ("-W", "always::pytest_lambda_async.LambdaLeakWarning")

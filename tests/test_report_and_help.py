@@ -115,3 +115,50 @@ def test_bad_value(lambda_invoker):
     result.assert_outcomes(passed=3, errors=1)
     result.stdout.fnmatch_lines(["*account_concurrency=0: give the account's limit on concurrent "
                                  "executions, an int >= 1*"])
+
+
+TWO_LEAKS = '''
+import asyncio
+import threading
+import time
+
+
+async def flush():
+    await asyncio.sleep(10)
+
+
+async def leaky(event, context):
+    asyncio.create_task(flush())
+    return "ok"
+
+
+def sleeper(event, context):
+    threading.Thread(target=time.sleep, args=(30,), daemon=True).start()
+    return "ok"
+
+
+def test_first(lambda_invoker):
+    lambda_invoker.deploy(leaky, name="first").invoke({})
+
+
+def test_second(lambda_invoker):
+    lambda_invoker.deploy(sleeper, name="second").invoke({})
+'''
+
+
+def test_leak_warnings_point_at_the_test_and_explain_once(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_app=TWO_LEAKS)
+    result = pytester.runpytest("--lambda-leaks=warn", "-p", "no:randomly",
+                                "-W", "always::pytest_lambda_async.LambdaLeakWarning")
+    result.assert_outcomes(passed=2, warnings=2)
+    text = result.stdout.str()
+    # Each warning is shown at its test's line, not at a line of the plugin.
+    lines = TWO_LEAKS.strip().splitlines()
+    first, second = (lines.index(f"def test_{name}(lambda_invoker):") + 1 for name in ("first", "second"))
+    result.stdout.fnmatch_lines([f"  */test_app.py:{first}: LambdaLeakWarning*",
+                                 f"  */test_app.py:{second}: LambdaLeakWarning*"])
+    assert "plugin.py" not in text
+    assert text.count("Why it matters: Lambda freezes") == 1
+    # A thread running time.sleep is named as the user wrote it.
+    assert "running time.sleep()" in text and "(sleep)" in text
+    assert "virtual_sleep" not in text

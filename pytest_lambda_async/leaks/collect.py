@@ -7,6 +7,7 @@ import inspect
 import threading
 from typing import Any
 
+from ..deadline import virtual_sleep
 from .findings import _FATE_RETURNED, Finding, LeakKind
 from .sites import _defined_at, _qualname, _Site, _site_from_origin
 from .window import _Created, _Window
@@ -46,9 +47,18 @@ def _handle_finding(window: _Window, created: _Created, fate: str) -> Finding:
 def _thread_finding(window: _Window, created: _Created, fate: str) -> Finding:
     thread: threading.Thread = created.obj
     target = getattr(thread, "_target", None)
-    running = f" running {_qualname(target)}()" if target is not None else ""
-    return window.finding(LeakKind.THREAD, thread.name, f"thread {thread.name!r}{running} still alive",
-                          created.site, fate, _defined_at(target) if target is not None else "")
+    name = thread.name
+    if target is virtual_sleep:
+        # The user's code passed time.sleep, which the plugin's simulated sleep stands in for:
+        # named as the user wrote it (threads are named after their target by default).
+        name = name.replace(f"({virtual_sleep.__name__})", "(sleep)")
+        running, defined = " running time.sleep()", ""
+    elif target is not None:
+        running, defined = f" running {_qualname(target)}()", _defined_at(target)
+    else:
+        running, defined = "", ""
+    return window.finding(LeakKind.THREAD, name, f"thread {name!r}{running} still alive",
+                          created.site, fate, defined)
 
 
 def _future_finding(window: _Window, created: _Created, fate: str) -> Finding:
