@@ -77,7 +77,13 @@ class _RoutedStream(io.TextIOBase):
         return self._original.write(text)
 
     def flush(self) -> None:
-        self._original.flush()
+        try:
+            self._original.flush()
+        except ValueError:
+            # The real stream is closed (pytest's capture file, at interpreter exit, when this
+            # stand-in is collected and io's finaliser flushes it): nothing is left to flush.
+            if not getattr(self._original, "closed", False):
+                raise
 
     def isatty(self) -> bool:
         return False

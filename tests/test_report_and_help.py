@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import datetime
+import io
 import json
 import re
+import tempfile
 import traceback
 
 import pytest
@@ -162,3 +164,34 @@ def test_leak_warnings_point_at_the_test_and_explain_once(pytester: pytest.Pytes
     # A thread running time.sleep is named as the user wrote it.
     assert "running time.sleep()" in text and "(sleep)" in text
     assert "virtual_sleep" not in text
+
+
+def test_a_routed_stream_over_a_closed_stream_is_collected_quietly() -> None:
+    # At interpreter exit pytest's capture files are closed before the stand-ins that wrapped
+    # them are collected; io's finaliser then flushes the stand-in (3.13 reported each one as
+    # "Exception ignored in: <..._RoutedStream ...> ValueError: I/O operation on closed file").
+    import gc
+    import sys
+
+    from pytest_lambda_async.logs import _RoutedStream
+
+    real = tempfile.TemporaryFile("w")  # noqa: SIM115 - closed by hand below
+    stream = _RoutedStream(real)
+    stream.write("x")
+    real.close()
+    stream.flush()
+    unraisable: list[object] = []
+    previous, sys.unraisablehook = sys.unraisablehook, unraisable.append
+    try:
+        del stream
+        gc.collect()
+    finally:
+        sys.unraisablehook = previous
+    assert unraisable == []
+    with pytest.raises(ValueError):  # a stream that is open and fails still says so
+        _RoutedStream(_FailingStream()).flush()
+
+
+class _FailingStream(io.StringIO):
+    def flush(self) -> None:
+        raise ValueError("broken")
