@@ -52,3 +52,20 @@ async def timer_handler_fixed(event, context):
     await asyncio.sleep(5)
     send_heartbeat()
     return "done"
+
+
+async def send_metrics(order):
+    await asyncio.sleep(0.5)  # a metrics API call
+    print(f"metrics sent for {order}")
+
+
+# The most common asyncio leak: a task started "in the background" and never awaited.
+async def order_handler(event, context):
+    asyncio.create_task(send_metrics(event["order"]))  # left pending when the handler returns
+    return {"accepted": event["order"]}
+
+
+async def order_handler_fixed(event, context):
+    metrics = asyncio.create_task(send_metrics(event["order"]))
+    await metrics  # or asyncio.gather(...) for several
+    return {"accepted": event["order"]}

@@ -22,6 +22,7 @@ lambda_region = eu-west-1
 lambda_reuse = auto
 lambda_leaks = fail
 lambda_unfinished_events = fail
+asyncio_default_fixture_loop_scope = function
 """
 
 
@@ -49,7 +50,7 @@ def test_readme_has_no_unfinished_sections() -> None:
 
 
 def test_readme_ini_block_configures_a_suite(pytester: pytest.Pytester) -> None:
-    pytester.makeini(README_INI + "asyncio_default_fixture_loop_scope = function\n")
+    pytester.makeini(README_INI)
     pytester.makepyfile("""
         def test_configured(lambda_context, lambda_invoker):
             assert lambda_context.function_name == "orders"
@@ -57,7 +58,10 @@ def test_readme_ini_block_configures_a_suite(pytester: pytest.Pytester) -> None:
             assert lambda_context.get_remaining_time_in_millis() == 30000
             assert lambda_context.invoked_function_arn.startswith("arn:aws:lambda:eu-west-1:")
     """)
-    pytester.runpytest().assert_outcomes(passed=1)
+    result = pytester.runpytest("-W", "error::DeprecationWarning")
+    result.assert_outcomes(passed=1)
+    assert "asyncio_default_fixture_loop_scope" not in result.stdout.str().replace(
+        "asyncio_default_fixture_loop_scope=function", "")  # the header shows it set
 
 
 def test_readme_starts_with_the_two_commands() -> None:
@@ -68,3 +72,21 @@ def test_readme_starts_with_the_two_commands() -> None:
     assert test_command == "python -m pytest -n 2"
     # Run as a line of its own, once per supported Python.
     assert re.search(rf"^\s*{re.escape(test_command)}\s*$", ci, re.M)
+
+
+README_HOOK = '''
+def pytest_lambda_async_invocation(item, invocation):
+    if invocation["cold_start"]:
+        item.user_properties.append(("cold_start", invocation["request_id"]))
+'''
+
+
+def test_readme_hook_example_runs(pytester: pytest.Pytester) -> None:
+    pytester.makeconftest(README_HOOK)
+    pytester.makepyfile("""
+        def test_two_invokes(request, lambda_invoker):
+            fn = lambda_invoker.deploy(lambda event, context: "ok")
+            first, second = fn.invoke({}), fn.invoke({})
+            assert request.node.user_properties == [("cold_start", first.request_id)]
+    """)
+    pytester.runpytest().assert_outcomes(passed=1)
