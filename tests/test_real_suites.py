@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import pytest
 from conftest import PYTEST_INI
 
@@ -312,9 +314,12 @@ def test_runner_tasks_and_library_timers_are_not_the_handlers(pytester: pytest.P
     output = result.stdout.str()
     assert "[callback] timer print() due in" in output
     if library:
-        # The documented setting reports them.
-        result.assert_outcomes(passed=4, errors=3)
-        assert "[cancelled-at-exit] task TestRunner._run_tests_and_fixtures()" in output
+        # The documented setting reports them (anyio's runner task only where asyncio.Runner
+        # cancels it: Python 3.11 and later).
+        runner_reported = sys.version_info >= (3, 11)
+        result.assert_outcomes(passed=4, errors=3 if runner_reported else 2)
+        if runner_reported:
+            assert "[cancelled-at-exit] task TestRunner._run_tests_and_fixtures()" in output
         assert "[callback] timer OrderedDict.pop() due in 60 s" in output
     else:
         result.assert_outcomes(passed=4, errors=1)
