@@ -77,16 +77,29 @@ class SimulationStepper:
 
     def __init__(self, clock: VirtualClock) -> None:
         self.clock = clock
+        # What the steps ask after each thing they run: predicates of the waiters that have no
+        # callback, and whether a waiter's callback has come since the step began.
         self._waiting: list[Callable[[], bool]] = []
+        self._called_back = False
+        self._waiters = 0
         self._step_ended: asyncio.Future[None] | None = None
 
-    async def until(self, done: Callable[[], bool]) -> None:
+    def wake(self) -> None:
+        """Something a waiter awaits is done: end the step once its instant is over."""
+        self._called_back = True
+
+    async def until(self, done: Callable[[], bool], *, calls_back: bool = False) -> None:
         """Run the simulation until `done()`, letting the running loop run meanwhile.
 
-        Returns early when the simulation has nothing left to run (the caller checks `done()`).
+        With `calls_back`, the caller arranges for `wake()` to be called when `done()` becomes
+        true (cheaper than asking `done()` after each thing the simulation runs, with many
+        waiters). Returns early when the simulation has nothing left to run (the caller
+        checks `done()`).
         """
         waiting = self._waiting
-        waiting.append(done)
+        if not calls_back:
+            waiting.append(done)
+        self._waiters += 1
         try:
             while True:
                 # One tick first: invocations gathered with this one begin before time moves on,
@@ -103,10 +116,12 @@ class SimulationStepper:
                 if not await self._step():
                     return
         finally:
-            waiting.remove(done)
+            self._waiters -= 1
+            if not calls_back:
+                waiting.remove(done)
 
     def _any_done(self) -> bool:
-        return any(done() for done in self._waiting)
+        return self._called_back or any(done() for done in self._waiting)
 
     async def _step(self) -> bool:
         """One step of the simulation, then the real wait it ended on; False when it has
@@ -126,8 +141,13 @@ class SimulationStepper:
         clock = self.clock
         previous = clock.on_real_wait
         clock.on_real_wait = _leave_run
+        self._called_back = False
         try:
             clock.run(until=self._any_done)
+            if self._waiters > 1 and self._any_done():
+                # Finish what else is due at this instant (gathered requests that end together
+                # end in one step), then let the waiters see it before time moves on.
+                clock.run(until_time=clock.time())
         except _RealWait as wait:
             return wait.limit
         finally:

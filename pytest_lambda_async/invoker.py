@@ -349,7 +349,9 @@ class LambdaFunction(FunctionTarget):
             # Awaited by handler code: the simulation that runs that code runs this request too.
             await in_simulation(loop, lambda done: invocation.add_done_callback(lambda _: done()))
         else:
-            await stepper(self._clock).until(lambda: invocation.done)
+            steps = stepper(self._clock)
+            invocation.add_done_callback(lambda _: steps.wake())
+            await steps.until(lambda: invocation.done, calls_back=True)
         if not invocation.done:  # pragma: no cover - the timeout timer always ends a request
             raise RuntimeError(f"The simulation stopped before request {invocation.request_id} ended.")
         return self._request_result(invocation)
