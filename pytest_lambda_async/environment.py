@@ -27,7 +27,8 @@ from functools import partial
 from types import ModuleType
 from typing import Any
 
-from . import exits, runtime
+from . import deadline as deadline_module
+from . import exits, runtime, threads
 from .clock import RealTime, VirtualClock
 from .config import FunctionSettings
 from .context import LambdaContext
@@ -855,30 +856,76 @@ class _SimulationScope:
     Re-entrant: only the outermost entry does the work.
 
     One thread at a time: what handler code changes (os.environ, sys.stdout, the loop policy,
-    tempfile.tempdir) is the process's, so a second thread that invokes waits here until the
-    first one's simulation step has ended and put all of it back."""
+    tempfile.tempdir) is the process's, so a second thread that enters waits here until the
+    first one's simulation step has ended and put all of it back (a synchronous invoke from
+    another thread hands its request over instead: see `LambdaFunction.invoke`)."""
 
     def __init__(self) -> None:
         self.depth = 0
         self._lock = threading.RLock()
+        # The thread in the simulation, and the threads borrowing it (see enter_if_free).
+        self._owner: int | None = None
+        self._borrow_lock = threading.RLock()
+        self._borrowers: dict[int, int] = {}  # thread -> how many entries deep
         self._no_loop = no_running_loop()
         self._log_handler = lambda_log_handler()
 
     def __call__(self) -> _SimulationScope:
         return self
 
+    def enter_if_free(self) -> bool:
+        """Enter unless another thread is in the simulation now (then return False)."""
+        if self._lock.acquire(blocking=False):
+            try:
+                self.__enter__()
+            finally:
+                self._lock.release()
+            return True
+        if threading.get_ident() in self._borrowers:
+            self.__enter__()
+            return True
+        return False
+
+    def owner_runs_handler_code_for_this_thread(self) -> bool:
+        """True if the thread in the simulation is in handler code and this thread works for
+        it (a pool thread that a handler started, and may be waiting for)."""
+        owner = self._owner
+        return owner is not None and threads.works_for(owner) and _runs_handler_code(owner)
+
+    def borrow(self) -> None:
+        """Enter on behalf of the thread in the simulation, whose handler code waits for this
+        thread: the handler's own work, run one borrowing thread at a time. Leave with
+        `__exit__` as usual."""
+        self._borrow_lock.acquire()
+        ident = threading.get_ident()
+        self._borrowers[ident] = self._borrowers.get(ident, 0) + 1
+
     def __enter__(self) -> None:
+        ident = threading.get_ident()
+        if ident in self._borrowers:
+            self._borrow_lock.acquire()
+            self._borrowers[ident] += 1
+            return
         self._lock.acquire()
         self.depth += 1
         if self.depth == 1:
+            self._owner = ident
             self._no_loop.__enter__()
             real_time_guard.__enter__()
             self._log_handler.__enter__()
             interrupts.install()
 
     def __exit__(self, *exc: object) -> None:
+        ident = threading.get_ident()
+        if ident in self._borrowers:
+            self._borrowers[ident] -= 1
+            if not self._borrowers[ident]:
+                del self._borrowers[ident]
+            self._borrow_lock.release()
+            return
         self.depth -= 1
         if self.depth == 0:
+            self._owner = None
             interrupts.uninstall()
             self._log_handler.__exit__()
             real_time_guard.__exit__()
@@ -887,6 +934,12 @@ class _SimulationScope:
 
 
 simulation_scope = _SimulationScope()
+
+
+def _runs_handler_code(thread: int) -> bool:
+    """True while `thread` is inside handler code (blocked there, if it is not this thread)."""
+    running = deadline_module._running
+    return bool(running) and running[-1].thread == thread
 
 
 def _runs_as_task(handler: Callable[..., Any], settings: FunctionSettings) -> bool:

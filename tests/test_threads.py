@@ -106,3 +106,85 @@ def test_invoking_from_several_threads(pytester: pytest.Pytester) -> None:
     for _ in range(3):  # the failures this guards against came in about half of the runs
         result = pytester.runpytest_subprocess("-p", "no:randomly", timeout=120)
         result.assert_outcomes(passed=5)
+
+
+# -- requests made from threads while another thread runs the simulation ----------------------
+import asyncio  # noqa: E402
+import threading  # noqa: E402
+import time  # noqa: E402
+import urllib.request  # noqa: E402
+from concurrent.futures import ThreadPoolExecutor  # noqa: E402
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer  # noqa: E402
+from typing import Any  # noqa: E402
+
+from pytest_lambda_async import Invoker  # noqa: E402
+
+
+async def doubles(event: Any, context: Any) -> Any:
+    await asyncio.sleep(1)
+    return event * 2
+
+
+def test_a_def_handler_fanning_out_over_a_thread_pool(lambda_invoker: Invoker) -> None:
+    leaf = lambda_invoker.deploy(doubles, name="leaf")
+
+    def fan_out(event: Any, context: Any) -> Any:
+        with ThreadPoolExecutor(4) as pool:
+            return list(pool.map(lambda n: leaf.invoke(n).payload, range(4)))
+
+    started = time.monotonic()
+    result = lambda_invoker.deploy(fan_out, name="fan").invoke({})
+    assert result.payload == [0, 2, 4, 6]
+    assert 1.0 <= result.duration < 1.5  # the four overlapped
+    assert time.monotonic() - started < 5
+
+
+def test_an_async_handler_fanning_out_over_executor_threads(lambda_invoker: Invoker) -> None:
+    leaf = lambda_invoker.deploy(doubles, name="leaf")
+
+    async def fan_out(event: Any, context: Any) -> Any:
+        loop = asyncio.get_running_loop()
+        return await asyncio.gather(*(
+            loop.run_in_executor(None, lambda n=n: leaf.invoke(n).payload) for n in range(4)
+        ))
+
+    result = lambda_invoker.deploy(fan_out, name="fan").invoke({})
+    assert result.payload == [0, 2, 4, 6]
+    assert 1.0 <= result.duration < 1.5  # the four overlapped (plus the threads' real time)
+
+
+def test_a_server_thread_invoking_while_the_handler_waits_for_it(lambda_invoker: Invoker) -> None:
+    # As moto's ThreadedMotoServer does when a handler calls Lambda's Invoke API through it.
+    leaf = lambda_invoker.deploy(doubles, name="leaf")
+
+    class Invoking(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            body = str(leaf.invoke(21).payload).encode()
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Invoking)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{server.server_address[1]}/"
+
+    def get() -> str:
+        with urllib.request.urlopen(url, timeout=10) as response:
+            return str(response.read().decode())
+
+    async def calls_the_server(event: Any, context: Any) -> Any:
+        return await asyncio.get_running_loop().run_in_executor(None, get)
+
+    try:
+        result = lambda_invoker.deploy(calls_the_server, name="caller").invoke({})
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+    assert (result.payload, result.function_error) == ("42", None)
+    assert [r.payload for r in leaf.invocations] == [42]
