@@ -263,10 +263,13 @@ class _HandoverDriver:
     def next_wakeup(self) -> float | None:
         return None
 
-    def waiting_on_threads(self) -> bool:
-        return False
+    def real_work(self) -> str | None:
+        return None
 
-    def wait_real(self, seconds: float) -> None:  # pragma: no cover - never waiting
+    def real_wait_allowed(self, what: str) -> bool:  # pragma: no cover - never has real work
+        return True
+
+    def wait_real(self, seconds: float, what: str) -> None:  # pragma: no cover - never waits
         pass
 
 
