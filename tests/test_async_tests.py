@@ -209,3 +209,40 @@ def test_ainvoke_inside_asyncio_run_in_a_def_handler(lambda_invoker: Invoker) ->
 
     result = lambda_invoker.deploy(outer, name="outer").invoke({})
     assert (result.payload, result.duration) == ([0, 1], 2.0)
+
+
+async def talks_to(event: Any, context: Any) -> Any:
+    reader, writer = await asyncio.wait_for(asyncio.open_connection("127.0.0.1", event["port"]), 5)
+    writer.write(b"ping\n")
+    await writer.drain()
+    line = await asyncio.wait_for(reader.readline(), 5)
+    writer.close()
+    await writer.wait_closed()
+    return line.decode().strip()
+
+
+def test_a_socket_to_a_server_on_the_awaiting_loop() -> None:
+    # The handler's own socket (no thread): the test's loop answers it while ainvoke waits.
+    clock = VirtualClock()
+    invoker = Invoker(clock)
+    fn = invoker.deploy(talks_to)
+
+    async def main() -> Any:
+        async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            await reader.readline()
+            await asyncio.sleep(0.3)
+            writer.write(b"pong\n")
+            await writer.drain()
+            writer.close()
+
+        server = await asyncio.start_server(answer, "127.0.0.1", 0)
+        try:
+            return await fn.ainvoke({"port": server.sockets[0].getsockname()[1]})
+        finally:
+            server.close()
+            await server.wait_closed()
+
+    result = asyncio.run(main())
+    invoker.close()
+    assert (result.payload, result.function_error) == ("pong", None)
+    assert 0.2 <= result.duration < 5
