@@ -11,10 +11,13 @@ from __future__ import annotations
 import datetime as _dt
 import heapq
 import itertools
+import math
 import time as _time
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 from typing import Protocol
+
+from .errors import LambdaUsageError
 
 
 class RealTime:
@@ -91,6 +94,12 @@ class VirtualClock:
     def __init__(self, start: float | None = None) -> None:
         # time.time() rather than RealTime.time(): under a user's freeze_time the clock starts
         # at the frozen instant.
+        if start is not None and (isinstance(start, bool) or not isinstance(start, (int, float))
+                                  or not math.isfinite(start)):
+            raise LambdaUsageError(
+                f"VirtualClock(start=...) takes epoch seconds (a finite number) or None, got "
+                f"{start!r}. Fix: VirtualClock(start=datetime(...).timestamp())."
+            )
         self._now = float(_time.time() if start is None else start)
         # Event loops count from here (see VirtualEventLoop.time).
         self.origin = self._now
@@ -124,10 +133,11 @@ class VirtualClock:
     # -- moving --------------------------------------------------------------------------
     def advance(self, seconds: float) -> None:
         """Move simulated time on by `seconds`, running everything that falls due by then."""
-        if not isinstance(seconds, (int, float)) or seconds < 0:
-            raise ValueError(
-                f"lambda_clock.advance() takes a number of seconds >= 0, got {seconds!r}: "
-                "simulated time only moves forward."
+        if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) \
+                or not math.isfinite(seconds) or seconds < 0:
+            raise LambdaUsageError(
+                f"lambda_clock.advance() takes a finite number of seconds >= 0, got {seconds!r}: "
+                "simulated time only moves forward. Fix: advance(60) moves the clock a minute on."
             )
         self.run(until_time=self._now + seconds)
 

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from .errors import InvalidParameterValueException, LambdaUsageError, ValidationException
+from .validation import boolean, text, whole_number
 
 _NAME = re.compile(r"[a-zA-Z0-9_-]{1,64}")
 _REGION = re.compile(r"[a-z]{2}(-gov)?-[a-z]+-\d")
@@ -77,11 +78,16 @@ class FunctionSettings:
         if unknown:
             raise LambdaUsageError(
                 f"Unknown Lambda function setting(s) {', '.join(map(repr, unknown))}. "
-                f"Valid settings: {', '.join(sorted(SETTING_NAMES))}."
+                f"Fix: use only the valid settings: {', '.join(sorted(SETTING_NAMES))}."
             )
         settings = dataclasses.replace(self, **changes)
         settings.validate()
-        return settings
+        # Whole numbers given as floats (128.0) are AWS's integers from here on.
+        floats: dict[str, Any] = {name: int(getattr(settings, name)) for name in _INTEGER_FIELDS
+                  if isinstance(getattr(settings, name), float)}
+        if not isinstance(settings.timeout, float):
+            floats["timeout"] = float(settings.timeout)
+        return dataclasses.replace(settings, **floats) if floats else settings
 
     def validate(self) -> None:
         if not isinstance(self.name, str) or not _NAME.fullmatch(self.name):
@@ -91,48 +97,53 @@ class FunctionSettings:
                 "[a-zA-Z0-9-_]+ and have length less than or equal to 64",
                 "use 1-64 letters, digits, hyphens or underscores.",
             )
-        _check_range("timeout", self.timeout, 1, 900, "a timeout in seconds between 1 and 900")
-        if not isinstance(self.memory_size, int) or isinstance(self.memory_size, bool):
-            raise LambdaUsageError(f"memory_size must be an int (MB), got {self.memory_size!r}.")
-        _check_range("memorySize", self.memory_size, 128, 10240, "memory between 128 and 10240 MB")
+        _check_range("timeout", self.timeout, 1, 900, "a timeout in seconds between 1 and 900",
+                     name="timeout")
+        _check_range("memorySize", self.memory_size, 128, 10240, "memory between 128 and 10240 MB",
+                     name="memory_size")
         if not isinstance(self.region, str) or not _REGION.fullmatch(self.region):
             raise LambdaUsageError(
-                f"region {self.region!r} is not an AWS region name; use one such as 'us-east-1'."
+                f"region {self.region!r} is not an AWS region name. Fix: use one such as 'us-east-1'."
             )
         if not isinstance(self.account_id, str) or not _ACCOUNT.fullmatch(self.account_id):
             raise LambdaUsageError(
-                f"account_id {self.account_id!r} is not a 12-digit AWS account id; "
-                "use one such as '123456789012'."
+                f"account_id {self.account_id!r} is not a 12-digit AWS account id. "
+                "Fix: use one such as '123456789012'."
             )
         if not isinstance(self.version, str) or not _VERSION.fullmatch(self.version):
             raise LambdaUsageError(
-                f"version {self.version!r} is not a Lambda version; use '$LATEST' or a number."
+                f"version {self.version!r} is not a Lambda version. Fix: use '$LATEST' or a number."
             )
+        if self.tenant_id is not None:
+            text(self.tenant_id, "tenant_id", "give the tenant id as a string, or None")
+        boolean(self.strict, "strict")
         self._validate_environment()
         _check_range(
             "maximumRetryAttempts", self.maximum_retry_attempts, 0, 2,
-            "maximum_retry_attempts between 0 and 2",
+            "maximum_retry_attempts between 0 and 2", name="maximum_retry_attempts",
         )
         _check_range(
             "maximumEventAgeInSeconds", self.maximum_event_age_in_seconds, 60, 21600,
-            "maximum_event_age_in_seconds between 60 and 21600",
+            "maximum_event_age_in_seconds between 60 and 21600", name="maximum_event_age_in_seconds",
         )
         if self.reserved_concurrent_executions is not None:
             _check_range(
                 "reservedConcurrentExecutions", self.reserved_concurrent_executions, 0, 1000,
                 "reserved_concurrent_executions of 0 or more (None for unreserved)",
+                name="reserved_concurrent_executions",
             )
 
     def _validate_environment(self) -> None:
         if not isinstance(self.environment, Mapping):
             raise LambdaUsageError(
-                f"environment must be a mapping of str to str, got {type(self.environment).__name__}."
+                f"environment must be a mapping of str to str, got {type(self.environment).__name__}. "
+                "Fix: environment={'NAME': 'value'}."
             )
         for key, value in self.environment.items():
             if not isinstance(key, str) or not isinstance(value, str):
                 raise LambdaUsageError(
-                    f"environment variables are strings: {key!r}: {value!r} is not; "
-                    "convert the value with str()."
+                    f"environment variables are strings: {key!r}: {value!r} is not. "
+                    "Fix: convert the key and value with str()."
                 )
         reserved = sorted(set(self.environment) & RESERVED_ENVIRONMENT_KEYS)
         if reserved:
@@ -146,11 +157,13 @@ class FunctionSettings:
 
 
 SETTING_NAMES = frozenset(f.name for f in dataclasses.fields(FunctionSettings))
+_INTEGER_FIELDS = ("memory_size", "maximum_retry_attempts", "maximum_event_age_in_seconds",
+                   "reserved_concurrent_executions")
 
 
-def _check_range(field: str, value: Any, low: float, high: float, hint: str) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise LambdaUsageError(f"{field} must be a number, got {value!r}; use {hint}.")
+def _check_range(field: str, value: Any, low: float, high: float, hint: str, *, name: str) -> None:
+    # Every one of these is an integer on AWS.
+    whole_number(value, name, f"use {hint}")
     if value < low:
         raise ValidationException(
             f"1 validation error detected: Value '{value}' at '{field}' failed to satisfy "

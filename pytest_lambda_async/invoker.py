@@ -41,9 +41,15 @@ from .environment import (
     Invocation,
     simulation_scope,
 )
-from .errors import LambdaUsageError, ServiceException, TooManyRequestsException
+from .errors import (
+    InvalidParameterValueException,
+    LambdaUsageError,
+    ServiceException,
+    TooManyRequestsException,
+)
 from .process import ProcessSnapshot, chdir_watch
 from .timepatch import TimePatches
+from .validation import finite_number, handler_string, positive_number, sink_name, text, whole_number
 
 # Retry delays after the first and the second failure [DOC A1].
 RETRY_DELAYS = (60.0, 120.0)
@@ -87,26 +93,27 @@ class EnvironmentSettings:
                 f"reuse={self.reuse!r} is not a reuse policy; use 'auto' (like AWS), 'always' "
                 "(one warm environment) or 'never' (a cold start every time)."
             )
-        if isinstance(self.idle_timeout, bool) or not isinstance(self.idle_timeout, (int, float)) \
-                or self.idle_timeout <= 0:
-            raise LambdaUsageError(
-                f"idle_timeout={self.idle_timeout!r}: give the seconds an environment may stay "
-                "idle before it is shut down, a number > 0."
-            )
-        if self.max_environments is not None and (
-            isinstance(self.max_environments, bool)
-            or not isinstance(self.max_environments, int)
-            or self.max_environments < 1
-        ):
-            raise LambdaUsageError(
-                f"max_environments={self.max_environments!r}: give an int >= 1, or None for no limit."
-            )
-        if isinstance(self.account_concurrency, bool) or not isinstance(self.account_concurrency, int) \
-                or self.account_concurrency < 1:
-            raise LambdaUsageError(
-                f"account_concurrency={self.account_concurrency!r}: give the account's limit on "
-                "concurrent executions, an int >= 1 (AWS's default is 1000)."
-            )
+        positive_number(self.idle_timeout, "idle_timeout",
+                        "give the seconds an environment may stay idle before it is shut down, "
+                        "such as idle_timeout=900")
+        if self.max_environments is not None:
+            count = whole_number(self.max_environments, "max_environments",
+                                 "give a whole number >= 1, or None for no limit")
+            if count < 1:
+                raise LambdaUsageError(
+                    f"max_environments={self.max_environments!r}: give a whole number >= 1, or None "
+                    "for no limit."
+                )
+            object.__setattr__(self, "max_environments", count)
+        if self.account_concurrency is not None:
+            limit = whole_number(self.account_concurrency, "account_concurrency",
+                                 "give the account's limit on concurrent executions, such as 1000")
+            if limit < 1:
+                raise LambdaUsageError(
+                    f"account_concurrency={self.account_concurrency!r}: the account's limit is at "
+                    "least 1. Fix: give a whole number >= 1 (AWS's default is 1000)."
+                )
+            object.__setattr__(self, "account_concurrency", limit)
 
 
 @dataclass(frozen=True)
@@ -129,8 +136,18 @@ class DeliverySettings:
                 f"delivery mode {self.mode!r} is unknown; use 'exact' (each event once, in "
                 "order: the default) or 'at-least-once' (some events twice, order shuffled)."
             )
-        if not 0 <= self.duplicate_rate <= 1:
-            raise LambdaUsageError(f"duplicate_rate must be between 0 and 1, got {self.duplicate_rate!r}.")
+        rate = finite_number(self.duplicate_rate, "duplicate_rate",
+                             "give the share of events delivered twice, between 0 and 1")
+        if not 0 <= rate <= 1:
+            raise LambdaUsageError(
+                f"duplicate_rate must be between 0 and 1, got {self.duplicate_rate!r}. Fix: give "
+                "the share of events delivered twice, such as duplicate_rate=0.2."
+            )
+        whole_number(self.seed, "seed", "give an integer seed, such as seed=1")
+        text(self.zero_concurrency_condition, "zero_concurrency_condition",
+             "give the destination condition name, such as 'ZeroReservedConcurrency'")
+        text(self.eventbridge_source, "eventbridge_source",
+             "give the EventBridge source, such as 'lambda' or 'aws.lambda'")
 
 
 @dataclass(frozen=True)
@@ -488,7 +505,7 @@ class LambdaFunction(FunctionTarget):
         if client_context is not None and not isinstance(client_context, dict):
             raise LambdaUsageError(
                 "client_context must be a dict (with 'custom', 'env', 'client' keys), "
-                f"got {type(client_context).__name__}."
+                f"got {type(client_context).__name__}. Fix: client_context={{'custom': {{...}}}}."
             )
         fault = self._take_fault()
         if fault is not None:
@@ -554,7 +571,10 @@ class LambdaFunction(FunctionTarget):
         """
         for count in (throttles, service_errors):
             if isinstance(count, bool) or not isinstance(count, int) or count < 0:
-                raise LambdaUsageError(f"inject_faults takes counts >= 0, got {count!r}.")
+                raise LambdaUsageError(
+                    f"inject_faults takes whole-number counts >= 0, got {count!r}. Fix: "
+                    "inject_faults(throttles=2, service_errors=1)."
+                )
         self._faults.extend(["throttle"] * throttles + ["service"] * service_errors)
 
     def _take_fault(self) -> Exception | None:
@@ -696,12 +716,21 @@ class LambdaFunction(FunctionTarget):
         environments, so the next invocation is a cold start with the new configuration.
         """
         if "name" in changes:
-            raise LambdaUsageError("A deployed function cannot be renamed; deploy another one.")
+            raise LambdaUsageError(
+                "reconfigure(name=...): a deployed function cannot be renamed. Fix: deploy another "
+                "function with that name."
+            )
         if isinstance(handler, str):
-            runtime.split_handler(handler)
+            handler_string(handler, "reconfigure()")
+        elif handler is not None and not callable(handler):
+            raise LambdaUsageError(
+                f"reconfigure(handler=...) needs a function taking (event, context) or a Lambda "
+                f"handler string; got {handler!r}. Fix: pass the function, or a string such as 'app.handler'."
+            )
         settings = self.settings.replace(**changes)
         for role in ("on_success", "on_failure", "dead_letter_target"):
             check_target(getattr(settings, role), role)
+            _not_itself(settings, getattr(settings, role), self)
         self.settings = self.runtime.settings = settings
         if handler is not None:
             self.runtime.handler = handler
@@ -722,6 +751,21 @@ class LambdaFunction(FunctionTarget):
             env.shutdown(reason="shut down at the end of the test")
 
 
+def _not_itself(settings: FunctionSettings, target: Any, function: LambdaFunction | None) -> None:
+    """AWS refuses a function as a destination of its own (PutFunctionEventInvokeConfig)."""
+    if target is None:
+        return
+    itself = target is function if isinstance(target, LambdaFunction) else (
+        isinstance(target, str) and target.split(":")[:7] == settings.arn.split(":")
+    )
+    if itself:
+        raise InvalidParameterValueException(
+            "You can't specify the function as a destination for itself.",
+            f"send {settings.name}'s results to a Sink, a queue or another function; a function "
+            "that invokes itself again on each result never stops.",
+        )
+
+
 class Invoker:
     """Deploys functions and runs their invocations on one simulated clock."""
 
@@ -737,6 +781,23 @@ class Invoker:
         tmp_root: str | None = None,
         account_concurrency: int | None = None,
     ) -> None:
+        if not isinstance(clock, VirtualClock):
+            raise LambdaUsageError(
+                f"Invoker() needs a VirtualClock, got {clock!r}. Fix: Invoker(VirtualClock()), or "
+                "use the lambda_invoker fixture."
+            )
+        positive_number(real_time_budget, "Invoker(real_time_budget)",
+                        "give the real seconds handler code may hold the thread, such as 10")
+        if account_concurrency is not None and whole_number(
+                account_concurrency, "Invoker(account_concurrency)",
+                "give the account's concurrency limit, such as 1000") < 1:
+            raise LambdaUsageError(
+                f"Invoker(account_concurrency={account_concurrency!r}): the account's limit is at "
+                "least 1. Fix: give a whole number >= 1, such as 1000."
+            )
+        if tmp_root is not None and not isinstance(tmp_root, str):
+            raise LambdaUsageError(f"Invoker(tmp_root) must be a directory path (str) or None, got "
+                                   f"{tmp_root!r}.")
         self.clock = clock
         clock.run_scope = simulation_scope
         # What handler code sees as the time: started by the first handler code, stopped by close().
@@ -795,17 +856,18 @@ class Invoker:
     ) -> LambdaFunction:
         """Deploy `handler` (a callable or a `"module.function"` string) as a Lambda function."""
         if isinstance(handler, str):
-            runtime.split_handler(handler)  # a malformed string fails here, at the user's line
+            handler_string(handler, "deploy()")  # a malformed string fails here, at the user's line
         elif not callable(handler):
             raise LambdaUsageError(
                 f"deploy() needs a handler: a function taking (event, context), or a Lambda "
-                f"handler string such as 'app.handler'; got {handler!r}."
+                f"handler string; got {handler!r}. Fix: pass the function, or a string such as 'app.handler'."
             )
         if name is None:
             name = self._default_name(handler)
         function_settings = self.defaults.replace(name=name, **settings)
         for role in ("on_success", "on_failure", "dead_letter_target"):
             check_target(getattr(function_settings, role), role)
+            _not_itself(function_settings, getattr(function_settings, role), None)
         if any(fn.name == name for fn in self.functions):
             raise LambdaUsageError(
                 f"A function named {name!r} is already deployed in this test; give deploy() "
@@ -837,10 +899,18 @@ class Invoker:
 
     def sink(self, name: str) -> Sink:
         """An in-memory destination named `name` (the same object each time)."""
+        sink_name(name)
         arn = f"arn:aws:sqs:{self.defaults.region}:{self.defaults.account_id}:{name}"
         return self.sink_for_arn(arn, name=name)
 
     def sink_for_arn(self, arn: str, name: str | None = None) -> Sink:
+        if not isinstance(arn, str):
+            raise LambdaUsageError(
+                f"sink_for_arn() takes an ARN string, got {arn!r} ({type(arn).__name__}). Fix: "
+                "pass the destination's ARN, such as 'arn:aws:sqs:us-east-1:123456789012:failures' "
+                "(a Sink's own .arn)."
+            )
+        check_target(arn, "on_failure")  # a sink may stand for any destination there is
         sink = self.sinks.get(arn)
         if sink is None:
             sink = self.sinks[arn] = Sink(name or arn.rsplit(":", 1)[-1], arn)

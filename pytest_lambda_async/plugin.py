@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import os
 import random
 import shutil
 import tempfile
@@ -15,6 +16,8 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 if TYPE_CHECKING:
+    from types import TracebackType
+
     from .clock import VirtualClock
     from .config import FunctionSettings
     from .context import LambdaContext
@@ -22,6 +25,8 @@ if TYPE_CHECKING:
     from .leaks import LeakDetector
 
 _MODES = ("fail", "warn", "off")
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
+_ERRORS_MODULE = f"{__package__}.errors"
 
 
 class LambdaLeakWarning(pytest.PytestWarning):
@@ -31,7 +36,7 @@ class LambdaLeakWarning(pytest.PytestWarning):
 _FUNCTION_INI = {
     "lambda_function_name": ("name", str),
     "lambda_timeout": ("timeout", float),
-    "lambda_memory_size": ("memory_size", int),
+    "lambda_memory_size": ("memory_size", float),
     "lambda_region": ("region", str),
     "lambda_account_id": ("account_id", str),
     "lambda_function_version": ("version", str),
@@ -40,8 +45,8 @@ _FUNCTION_INI = {
 _ENVIRONMENT_INI = {
     "lambda_reuse": ("reuse", str),
     "lambda_idle_timeout": ("idle_timeout", float),
-    "lambda_max_environments": ("max_environments", int),
-    "lambda_account_concurrency": ("account_concurrency", int),
+    "lambda_max_environments": ("max_environments", float),
+    "lambda_account_concurrency": ("account_concurrency", float),
 }
 _DELIVERY_INI = {
     "lambda_delivery": ("mode", str),
@@ -134,6 +139,7 @@ def pytest_configure(config: pytest.Config) -> None:
         config.addinivalue_line("markers", f"{name}: {doc}" if not doc.startswith(name) else doc)
     _choice(config, "lambda_leaks", "--lambda-leaks")
     _choice(config, "lambda_unfinished_events", "--lambda-unfinished")
+    _check_ini(config)
     config.stash[_SEED] = _run_seed(config)
     if not hasattr(config, "workerinput"):  # under pytest-xdist the controller reports
         config.pluginmanager.register(_Reporting(config), "lambda_async_reporting")
@@ -157,7 +163,10 @@ def _run_seed(config: pytest.Config) -> int:
         try:
             seed = int(str(config.getini("lambda_seed")))
         except ValueError:
-            raise pytest.UsageError("lambda_seed must be an integer.") from None
+            raise pytest.UsageError(
+                f"ini option lambda_seed = {config.getini('lambda_seed')!r} is not an integer. "
+                "Fix: lambda_seed = 1234, or remove the line for a random seed."
+            ) from None
     if seed is None:
         workerinput = getattr(config, "workerinput", None)
         # Under xdist every worker derives the same seed from the run's id.
@@ -193,9 +202,61 @@ def _ini_values(config: pytest.Config, table: dict[str, tuple[str, Any]]) -> dic
             values[field] = convert(str(raw).strip())
         except ValueError:
             raise pytest.UsageError(
-                f"ini option {ini} = {raw!r} is not a valid {convert.__name__}."
+                f"ini option {ini} = {raw!r} is not a valid {'number' if convert is float else 'value'}."
+                f" Fix: give {field} as {'a number' if convert is float else 'text'}, or remove the line."
             ) from None
     return values
+
+
+def _check_ini(config: pytest.Config) -> None:
+    """Every ini option and --lambda-report, checked at start-up: a usage error names the
+    option, what is wrong with it and the fix."""
+    tables: tuple[dict[str, tuple[str, Any]], ...] = (_FUNCTION_INI, _ENVIRONMENT_INI, _DELIVERY_INI)
+    if any(config.getini(ini) not in (None, "") for table in tables for ini in table):
+        from .errors import LambdaError
+        from .marker_checks import check_settings
+
+        kinds = ("lambda_function", "lambda_environment", "lambda_delivery")
+        for kind, table in zip(kinds, tables, strict=True):
+            for ini, entry in table.items():
+                values = _ini_values(config, {ini: entry})
+                if not values:
+                    continue
+                try:
+                    check_settings(kind, values)
+                except LambdaError as exc:
+                    raise pytest.UsageError(
+                        f"ini option {ini} = {config.getini(ini)!r}: {exc}"
+                    ) from None
+    _blocking_limit(config)
+    try:
+        _strict(config)
+    except (ValueError, pytest.UsageError) as exc:
+        raise pytest.UsageError(
+            f"ini option lambda_strict_runtime: {exc}. Fix: write true or false."
+        ) from None
+    report = config.getoption("lambda_report")
+    if report is not None and not hasattr(config, "workerinput"):
+        from .report import check_report_path
+
+        problem = check_report_path(str(report))
+        if problem:
+            raise pytest.UsageError(f"--lambda-report={report}: {problem}")
+
+
+def _blocking_limit(config: pytest.Config) -> float:
+    raw = str(config.getini("lambda_blocking_limit")).strip()
+    try:
+        limit = float(raw)
+    except ValueError:
+        limit = float("nan")
+    if not (limit > 0 and limit != float("inf")):
+        raise pytest.UsageError(
+            f"ini option lambda_blocking_limit = {raw!r}: give the real seconds handler code may "
+            "hold the thread before it is stopped as timed out, a finite number > 0. Fix: "
+            "lambda_blocking_limit = 10 (the default)."
+        )
+    return limit
 
 
 def _marker_values(item: pytest.Item, name: str, allowed: frozenset[str]) -> dict[str, Any]:
@@ -297,10 +358,7 @@ def lambda_invoker(
 
     item = request.node
     tmp_root = tempfile.mkdtemp(prefix="lambda-envs-")
-    try:
-        limit = float(str(item.config.getini("lambda_blocking_limit")))
-    except ValueError:
-        raise pytest.UsageError("lambda_blocking_limit must be a number of seconds.") from None
+    limit = _blocking_limit(item.config)
     invoker = Invoker(
         lambda_clock,
         defaults=function_settings(item),
@@ -444,16 +502,45 @@ def pytest_runtest_call(item: pytest.Item) -> Generator[None, object, object]:
 
 
 # -- the report -------------------------------------------------------------------------------
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    # The plugin's markers are checked before any fixture or the test runs.
+    for marker in item.iter_markers():
+        if marker.name in _MARKERS:
+            from .marker_checks import marker_problem
+
+            problem = marker_problem(marker.name, marker.args, marker.kwargs)
+            if problem:
+                pytest.fail(f"{problem}\n  (on {item.nodeid})", pytrace=False)
+
+
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(
     item: pytest.Item, call: pytest.CallInfo[None]
 ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    excinfo = call.excinfo
+    if excinfo is not None and type(excinfo.value).__module__ == _ERRORS_MODULE:
+        _cut_plugin_frames(excinfo)
     report = yield
     record = item.stash.get(_RECORD, None)
     if call.when == "teardown" and record:
         # A plain attribute travels with the report from a pytest-xdist worker to the controller.
         report.lambda_async = record.as_dict()  # type: ignore[attr-defined]
     return report
+
+
+def _cut_plugin_frames(excinfo: pytest.ExceptionInfo[BaseException]) -> None:
+    # A usage or AWS error the plugin raised at the test's call: the test's own line shows
+    # where; the plugin's frames below it would only hide the message.
+    entries: list[TracebackType] = []
+    tb: TracebackType | None = excinfo.tb
+    while tb is not None:
+        entries.append(tb)
+        tb = tb.tb_next
+    outside = [e for e in entries if not e.tb_frame.f_code.co_filename.startswith(_PACKAGE_DIR)]
+    if outside and outside[-1] is not entries[-1]:
+        outside[-1].tb_next = None
+        excinfo.traceback = type(excinfo.traceback)(excinfo.tb)
 
 
 class _Reporting:

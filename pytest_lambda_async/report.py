@@ -164,3 +164,22 @@ class RunReport:
 
             lines.extend(explanation())
         return lines
+
+
+def check_report_path(path: str) -> str | None:
+    """Why the JSON report could not be written to `path` at the end of the run, or None."""
+    fix = "Fix: give a file path such as --lambda-report=lambda-report.json."
+    if not path.strip():
+        return f"the path is empty. {fix}"
+    if os.path.isdir(path):
+        return f"{path!r} is a directory, and the report is one JSON file. {fix}"
+    if os.path.exists(path) and not os.access(path, os.W_OK):
+        return f"{path!r} exists and cannot be written. {fix}"
+    directory = os.path.dirname(os.path.abspath(path))
+    while not os.path.exists(directory):
+        directory = os.path.dirname(directory)
+    if not os.path.isdir(directory):
+        return f"{directory!r} is a file, so no directory can be made there for the report. {fix}"
+    if not os.access(directory, os.W_OK):
+        return f"the directory {directory!r} cannot be written. {fix}"
+    return None

@@ -172,8 +172,14 @@ def encode_event(event: Any, *, limit: int, operation: str = "Invoke") -> bytes:
         except (TypeError, ValueError) as exc:
             raise LambdaUsageError(
                 f"The event is not JSON, so Lambda could not deliver it: {exc}. Lambda events are "
-                "JSON documents; convert the value (for example datetime to an ISO string, set "
+                "JSON documents. Fix: convert the value (for example datetime to an ISO string, set "
                 "to list, Decimal to float or str) before invoking."
+            ) from None
+        except RecursionError:
+            raise LambdaUsageError(
+                "The event is nested too deeply to encode as JSON (deeper than Python's recursion "
+                f"limit of {sys.getrecursionlimit()}). Fix: flatten the event; to see what the "
+                "runtime does with such a document, pass its JSON text as bytes."
             ) from None
     if len(body) > limit:
         raise RequestTooLargeException(

@@ -106,7 +106,8 @@ def test_bad_ini_value_is_reported(pytester: pytest.Pytester) -> None:
     """)
     pytester.makepyfile("def test_it(lambda_context): pass")
     result = pytester.runpytest()
-    result.stdout.fnmatch_lines(["*lambda_timeout = 'soon' is not a valid float*"])
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*lambda_timeout = 'soon' is not a valid number*"])
 
 
 def test_context_satisfies_powertools_lambda_context(lambda_invoker: Invoker) -> None:

@@ -158,7 +158,7 @@ def test_handler_string_module_is_fresh_per_environment(
 
 
 def test_malformed_handler_string(lambda_invoker: Invoker) -> None:
-    with pytest.raises(Exception, match="Bad handler 'nodots': not enough values to unpack"):
+    with pytest.raises(LambdaUsageError, match=r"the handler string 'nodots' is not 'module\.function'"):
         lambda_invoker.deploy("nodots")
 
 
@@ -379,7 +379,7 @@ def test_unknown_marker_keyword_is_a_usage_error(pytester: pytest.Pytester) -> N
     """)
     result = pytester.runpytest()
     result.assert_outcomes(errors=1)
-    result.stdout.fnmatch_lines(["*@pytest.mark.lambda_function got unknown keyword(s) 'timout'*"])
+    result.stdout.fnmatch_lines(["*@pytest.mark.lambda_function(timout=3): unknown keyword(s) 'timout'*"])
 
 
 # -- async tests ----------------------------------------------------------------------------------------

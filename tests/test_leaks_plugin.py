@@ -116,7 +116,9 @@ def test_marker_with_unknown_keyword_says_which_are_valid(pytester: pytest.Pytes
         "def test_leaky", "@pytest.mark.lambda_leaks(mood='off')\ndef test_leaky"))
     result = pytester.runpytest()
     result.assert_outcomes(errors=1)
-    result.stdout.fnmatch_lines(["*lambda_leaks takes the keywords ignore, library, mode, stacks*"])
+    result.stdout.fnmatch_lines(
+        ["*lambda_leaks(mood='off'): unknown keyword(s) 'mood'. Fix: use only ignore, library, mode, stacks."]
+    )
 
 
 def test_async_test_with_lambda_context_is_watched(pytester: pytest.Pytester) -> None:
