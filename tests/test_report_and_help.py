@@ -115,8 +115,8 @@ def test_bad_value(lambda_invoker):
 ''')
     result = pytester.runpytest("-p", "no:randomly")
     result.assert_outcomes(passed=3, errors=1)
-    result.stdout.fnmatch_lines(["*account_concurrency=0: give the account's limit on concurrent "
-                                 "executions, an int >= 1*"])
+    result.stdout.fnmatch_lines(["*account_concurrency=0: the account's limit is at least 1. "
+                                 "Fix: give a whole number >= 1*"])
 
 
 TWO_LEAKS = '''
