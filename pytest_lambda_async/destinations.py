@@ -20,6 +20,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 from .errors import InvalidParameterValueException
+from .events._base import iso
+from .events.records import eventbridge_event
 
 if TYPE_CHECKING:
     from .config import FunctionSettings
@@ -136,10 +138,7 @@ def check_target(target: Any, role: str) -> None:
 
 
 def timestamp(when: float, *, milliseconds: bool = True) -> str:
-    moment = _dt.datetime.fromtimestamp(when, _dt.timezone.utc)
-    if milliseconds:
-        return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return iso(when, milliseconds=milliseconds)
 
 
 def invocation_record(
@@ -180,17 +179,11 @@ def eventbridge_envelope(
     record: dict[str, Any], *, bus_arn: str, function_arn: str, region: str, account: str,
     when: float, source: str, success: bool,
 ) -> dict[str, Any]:
-    return {
-        "version": "0",
-        "id": str(uuid.uuid4()),
-        "detail-type": SUCCESS_DETAIL_TYPE if success else FAILURE_DETAIL_TYPE,
-        "source": source,
-        "account": account,
-        "time": timestamp(when, milliseconds=False),
-        "region": region,
-        "resources": [bus_arn, function_arn],
-        "detail": record,
-    }
+    return eventbridge_event(
+        event_id=str(uuid.uuid4()),
+        detail_type=SUCCESS_DETAIL_TYPE if success else FAILURE_DETAIL_TYPE,
+        source=source, account=account, time=timestamp(when, milliseconds=False), region=region,
+        resources=[bus_arn, function_arn], detail=record)
 
 
 def s3_key(function_name: str, when: float) -> str:

@@ -6,15 +6,13 @@ function and runs when the test drains the queue or moves the clock [DOC E1-E3].
 
 from __future__ import annotations
 
-import base64
 import contextlib
-import datetime as _dt
 import json
-import uuid
 from collections.abc import Iterator
 from typing import Any
 
-from ..destinations import timestamp
+from ..events import records
+from ..events._base import iso
 from .bridge import Patch, current
 
 
@@ -29,10 +27,6 @@ def patches() -> list[Patch]:
         (s3_notifications, "_invoke_awslambda", _s3_invoke_lambda),
         (Rule, "send_to_targets", _rule_send_to_targets),
     ]
-
-
-def _iso(when: float, *, milliseconds: bool = True) -> str:
-    return timestamp(when, milliseconds=milliseconds)
 
 
 @contextlib.contextmanager
@@ -77,26 +71,10 @@ def _subscription_publish(self: Any, message: str, message_id: str, subject: str
         return None
     if message_structure == "json":
         message = self._parse_message_structure(message, self.protocol)
-    region = self.topic.arn.split(":")[3]
-    endpoint = f"https://sns.{region}.amazonaws.com"
-    event = {"Records": [{
-        "EventVersion": "1.0",
-        "EventSubscriptionArn": self.arn,
-        "EventSource": "aws:sns",
-        "Sns": {
-            "SignatureVersion": "1",
-            "Timestamp": _iso(bridge.clock.time()),
-            "Signature": "EXAMPLE",
-            "SigningCertUrl": f"{endpoint}/SimpleNotificationService-0000000000000000000000.pem",
-            "MessageId": message_id,
-            "Message": message,
-            "MessageAttributes": dict(message_attributes or {}),
-            "Type": "Notification",
-            "UnsubscribeUrl": f"{endpoint}/?Action=Unsubscribe&SubscriptionArn={self.arn}",
-            "TopicArn": self.topic.arn,
-            "Subject": subject,
-        },
-    }]}
+    event = {"Records": [records.sns_record(
+        subscription_arn=self.arn, topic_arn=self.topic.arn, message_id=message_id,
+        message=message, subject=subject, message_attributes=message_attributes or {},
+        when=bridge.clock.time(), region=self.topic.arn.split(":")[3])]}
     bridge.invoke_async_quietly(function, event)
     return None
 
@@ -110,26 +88,15 @@ def _s3_invoke_lambda(account_id: str, event_body: Any, fn_arn: str, region_name
         bridge.original(s3_notifications, "_invoke_awslambda")(
             account_id, event_body, fn_arn, region_name)
         return
-    records = []
+    built = []
     for record in event_body.get("Records", []):
         s3 = dict(record["s3"])
-        s3["bucket"] = {"name": s3["bucket"]["name"],
-                        "ownerIdentity": {"principalId": "A3NL1KOZZKExample"},
-                        "arn": s3["bucket"]["arn"]}
+        s3["bucket"] = records.s3_bucket(s3["bucket"]["name"])
         s3["object"] = {**s3["object"], "sequencer": bridge.next_sequencer()}
-        records.append({
-            "eventVersion": record["eventVersion"],
-            "eventSource": "aws:s3",
-            "awsRegion": record["awsRegion"],
-            "eventTime": _iso(bridge.clock.time()),
-            "eventName": record["eventName"],
-            "userIdentity": {"principalId": f"AWS:{account_id}"},
-            "requestParameters": {"sourceIPAddress": "127.0.0.1"},
-            "responseElements": {"x-amz-request-id": uuid.uuid4().hex[:16].upper(),
-                                 "x-amz-id-2": base64.b64encode(uuid.uuid4().bytes).decode()},
-            "s3": s3,
-        })
-    bridge.invoke_async_quietly(function, {"Records": records})
+        built.append(records.s3_record(
+            region=record["awsRegion"], event_name=record["eventName"],
+            when=bridge.clock.time(), principal_id=f"AWS:{account_id}", s3=s3))
+    bridge.invoke_async_quietly(function, {"Records": built})
 
 
 def _rule_send_to_targets(self: Any, original_event: Any, transform_input: bool = True) -> None:
@@ -160,18 +127,12 @@ def _eventbridge_event(event: dict[str, Any]) -> dict[str, Any]:
     """moto's event message in EventBridge's envelope [DOC E3] (time as ISO text)."""
     when = event.get("time")
     if isinstance(when, (int, float)):
-        when = _dt.datetime.fromtimestamp(when, _dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-    return {
-        "version": event.get("version", "0"),
-        "id": event.get("id"),
-        "detail-type": event.get("detail-type"),
-        "source": event.get("source"),
-        "account": event.get("account"),
-        "time": when,
-        "region": event.get("region"),
-        "resources": event.get("resources", []),
-        "detail": event.get("detail", {}),
-    }
+        when = iso(when, milliseconds=False)
+    return records.eventbridge_event(
+        event_id=event.get("id"), detail_type=event.get("detail-type"),
+        source=event.get("source"), account=event.get("account"), time=when,
+        region=event.get("region"), resources=event.get("resources", []),
+        detail=event.get("detail", {}))
 
 
 def _target_input(target: dict[str, Any], event: dict[str, Any], transform_input: bool) -> Any:

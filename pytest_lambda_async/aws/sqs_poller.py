@@ -7,11 +7,11 @@ after the visibility timeout so the queue's redrive policy moves them on.
 
 from __future__ import annotations
 
-import base64
 import contextlib
 from typing import TYPE_CHECKING, Any
 
 from ..errors import AWSError, LambdaUsageError
+from ..events import records
 from .bridge import Bridge, Patch, current, moto_errors
 
 if TYPE_CHECKING:
@@ -152,47 +152,17 @@ class SqsPoller:
         return _batch_item_failures(result.payload, ids)
 
     def _record(self, message: Any, queue: Any) -> dict[str, Any]:
-        attributes = {
-            "ApproximateReceiveCount": str(message.approximate_receive_count),
-            "SentTimestamp": str(message.sent_timestamp),
-            "SenderId": str(message.sender_id),
-            "ApproximateFirstReceiveTimestamp": str(message.approximate_first_receive_timestamp),
-        }
-        if message.sequence_number is not None:
-            attributes["SequenceNumber"] = str(message.sequence_number)
-        if message.group_id is not None:
-            attributes["MessageGroupId"] = str(message.group_id)
-        if message.deduplication_id is not None:
-            attributes["MessageDeduplicationId"] = str(message.deduplication_id)
-        record: dict[str, Any] = {
-            "messageId": message.id,
-            "receiptHandle": message.receipt_handle,
-            "body": message.body,
-            "attributes": attributes,
-            "messageAttributes": {
-                name: _sqs_event_attribute(value)
-                for name, value in (message.message_attributes or {}).items()
-            },
-            "md5OfBody": message.body_md5,
-        }
-        if message.message_attributes:
-            record["md5OfMessageAttributes"] = message.attribute_md5
-        record.update({"eventSource": "aws:sqs", "eventSourceARN": queue.queue_arn,
-                       "awsRegion": self.region})
-        return record
-
-
-def _sqs_event_attribute(value: dict[str, Any]) -> dict[str, Any]:
-    attribute: dict[str, Any] = {}
-    if "StringValue" in value:
-        attribute["stringValue"] = value["StringValue"]
-    if "BinaryValue" in value:
-        raw = value["BinaryValue"]
-        attribute["binaryValue"] = (base64.b64encode(raw).decode() if isinstance(raw, bytes)
-                                    else raw)
-    attribute.update({"stringListValues": [], "binaryListValues": [],
-                      "dataType": value.get("DataType", "String")})
-    return attribute
+        return records.sqs_record(
+            message_id=message.id, receipt_handle=message.receipt_handle, body=message.body,
+            attributes=records.sqs_attributes(
+                receive_count=message.approximate_receive_count,
+                sent_timestamp=message.sent_timestamp, sender_id=message.sender_id,
+                first_receive_timestamp=message.approximate_first_receive_timestamp,
+                sequence_number=message.sequence_number, group_id=message.group_id,
+                deduplication_id=message.deduplication_id),
+            message_attributes=message.message_attributes or {},
+            md5_of_body=message.body_md5, md5_of_message_attributes=message.attribute_md5,
+            queue_arn=queue.queue_arn, region=self.region)
 
 
 def _batch_item_failures(payload: Any, ids: set[str]) -> set[str]:
