@@ -18,6 +18,7 @@ _EXPORTS = {
     "DeliverySettings": "invoker",
     "EnvironmentSettings": "invoker",
     "EnvironmentState": "environment",
+    "Events": "events",
     "ExecutionEnvironment": "environment",
     "Finding": "leaks",
     "FunctionSettings": "config",
@@ -65,6 +66,7 @@ if TYPE_CHECKING:
     from .errors import ServiceException as ServiceException
     from .errors import TooManyRequestsException as TooManyRequestsException
     from .errors import ValidationException as ValidationException
+    from .events import Events as Events
     from .invoker import Accepted as Accepted
     from .invoker import Attempt as Attempt
     from .invoker import DeliverySettings as DeliverySettings
@@ -89,6 +91,7 @@ __all__ = (
     "DeliverySettings",
     "EnvironmentSettings",
     "EnvironmentState",
+    "Events",
     "ExecutionEnvironment",
     "Finding",
     "FunctionSettings",

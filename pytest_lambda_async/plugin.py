@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from .clock import VirtualClock
     from .config import FunctionSettings
     from .context import LambdaContext
+    from .events import Events
     from .invoker import DeliverySettings, EnvironmentSettings, Invoker
     from .leaks import LeakDetector
 
@@ -347,6 +348,17 @@ def lambda_context(
         clock=lambda_clock,
         tenant_id=settings.tenant_id,
     )
+
+
+@pytest.fixture
+def lambda_events(request: pytest.FixtureRequest, lambda_clock: VirtualClock) -> Events:
+    """Event factories on `lambda_clock`, for the account, region and function of
+    `lambda_function`: `lambda_events.sqs({...})`, `lambda_events.api_gateway_v1(...)`, ..."""
+    from .events import Events
+
+    settings = function_settings(request.node)
+    return Events(region=settings.region, account_id=settings.account_id, clock=lambda_clock,
+                  function_name=settings.name)
 
 
 @pytest.fixture

@@ -9,7 +9,6 @@ import itertools
 import json
 import random
 import time as _time
-import uuid
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -43,9 +42,15 @@ class EventSource:
 
 
 # -- ids ----------------------------------------------------------------------------------------
+_UUID4_CLEAR = ~((0xC000 << 48) | (0xF000 << 64))
+_UUID4_SET = (0x8000 << 48) | (4 << 76)
+
+
 def uuid4() -> str:
-    """A random UUID (version 4), from the private generator."""
-    return str(uuid.UUID(int=_random.getrandbits(128), version=4))
+    """A random UUID (version 4), from the private generator; as `uuid.UUID(version=4)` sets
+    the bits, without building the object (a 10,000-record batch makes 10,000 of them)."""
+    text = f"{_random.getrandbits(128) & _UUID4_CLEAR | _UUID4_SET:032x}"
+    return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
 
 
 def hex_id(length: int) -> str:

@@ -176,13 +176,14 @@ class StreamEvents(EventSource):
 
         carries_new = stream_view_type in ("NEW_IMAGE", "NEW_AND_OLD_IMAGES")
         carries_old = stream_view_type in ("OLD_IMAGE", "NEW_AND_OLD_IMAGES")
+        typed_new, typed_old = typed(new_image, "new_image"), typed(old_image, "old_image")
         when = self.now()
         label = iso(when).rstrip("Z")
         record = dynamodb_record(
             event_id=hex_id(32), event_name=event_name, region=self.region, when=when,
             keys=typed(keys, "keys") or {},
-            new_image=typed(new_image, "new_image") if carries_new else None,
-            old_image=typed(old_image, "old_image") if carries_old else None,
+            new_image=typed_new if carries_new else None,
+            old_image=typed_old if carries_old else None,
             sequence=sequence_number(21), stream_view_type=stream_view_type,
             stream_arn=self.arn("dynamodb", f"table/{table}/stream/{label}"))
         return apply_overrides(name, record, fields, _DYNAMODB_KEYWORDS)
