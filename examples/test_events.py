@@ -38,6 +38,12 @@ def echo(event, context):
     return event
 
 
+def auto_confirm(event, context):
+    if event["request"]["userAttributes"]["email"].endswith("@example.com"):
+        event["response"]["autoConfirmUser"] = True
+    return event
+
+
 # -- tests --------------------------------------------------------------------------------------
 def test_api_gateway_rest_event(lambda_invoker, lambda_events):
     fn = lambda_invoker.deploy(get_order)
@@ -106,3 +112,9 @@ def test_cloudwatch_logs_and_cloudformation_events(lambda_invoker, lambda_events
     request = fn.invoke(lambda_events.cloudformation_custom_resource(
         "Update", properties={"Size": 2}, old_properties={"Size": 1})).payload
     assert (request["RequestType"], request["OldResourceProperties"]["Size"]) == ("Update", 1)
+
+
+def test_cognito_trigger(lambda_invoker, lambda_events):
+    fn = lambda_invoker.deploy(auto_confirm)
+    event = lambda_events.cognito("PreSignUp_SignUp", user_attributes={"email": "a@example.com"})
+    assert fn.invoke(event).payload["response"]["autoConfirmUser"] is True

@@ -132,6 +132,10 @@ def test_other_usage_errors_name_their_field():
         (lambda: events.cloudformation_custom_resource("Create", physical_resource_id="x"),
          "physical_resource_id is set"),
         (lambda: events.kinesis(), "data is missing"),
+        (lambda: events.cognito("PreSignUp"), "trigger_source is 'PreSignUp'"),
+        (lambda: events.cognito("PostConfirmation_ConfirmSignUp", groups=["g"]), "groups is set"),
+        (lambda: events.cognito("CustomMessage_SignUp", validation_data={}),
+         "validation_data is set"),
         (lambda: events.batch_item_failures({"x": 1}), "not an SQS, Kinesis or DynamoDB"),
     ]
     for call, message in cases:

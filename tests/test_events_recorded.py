@@ -495,3 +495,61 @@ def test_cloudformation_update_matches_aws_sample():
     assert built["ResponseURL"].startswith("https://")
     assert_matches(built, RECORDED_CFN_UPDATE, loose=frozenset({
         "event.ResponseURL", "event.StackId", "event.RequestId"}))  # the sample's are stand-ins
+
+
+# -- Cognito user pool triggers --------------------------------------------------------------------
+# aws/aws-lambda-go events/testdata/cognito-event-userpools-presignup.json,
+# cognito-event-userpools-custommessage.json and cognito-event-userpools-pretokengen.json
+# (AWS's trigger samples; their `response` shows what a function returns, so only its fields
+# are compared: the factory sends the values Cognito fills in before the function runs).
+RECORDED_PRESIGNUP = {
+    "version": "1", "triggerSource": "PreSignUp_SignUp", "region": "<region>",
+    "userPoolId": "<userPoolId>", "userName": "<userName>",
+    "callerContext": {"awsSdkVersion": "<calling aws sdk with version>",
+                      "clientId": "<apps client id>"},
+    "request": {"userAttributes": {"email": "<email>", "phone_number": "<phone_number>"},
+                "validationData": {"k1": "v1", "k2": "v2"},
+                "clientMetadata": {"exampleMetadataKey": "example metadata value"}},
+    "response": {"autoConfirmUser": False, "autoVerifyEmail": True, "autoVerifyPhone": True},
+}
+RECORDED_CUSTOM_MESSAGE_REQUEST = {
+    "userAttributes": {"phone_number_verified": True, "email_verified": False},
+    "codeParameter": "####", "usernameParameter": "{username}",
+    "clientMetadata": {"exampleMetadataKey": "example metadata value"},
+}
+RECORDED_PRETOKEN_REQUEST = {
+    "userAttributes": {"email": "email", "phone_number": "phone_number"},
+    "groupConfiguration": {
+        "groupsToOverride": ["group-A", "group-B", "group-C"],
+        "iamRolesToOverride": ["arn:aws:iam::XXXXXXXXXXXX:role/sns_callerA",
+                               "arn:aws:iam::XXXXXXXXX:role/sns_callerB",
+                               "arn:aws:iam::XXXXXXXXXX:role/sns_callerC"],
+        "preferredRole": "arn:aws:iam::XXXXXXXXXXX:role/sns_caller"},
+}
+
+
+def test_cognito_triggers_match_aws_samples():
+    built = Events().cognito(
+        "PreSignUp_SignUp", user_attributes={"email": "a@example.com", "phone_number": "+15550100"},
+        validation_data={"k1": "v1", "k2": "v2"},
+        client_metadata={"exampleMetadataKey": "example metadata value"})
+    assert re.fullmatch(r"us-east-1_[A-Z0-9]{9}", built["userPoolId"])
+    recorded = json.loads(json.dumps(RECORDED_PRESIGNUP))
+    recorded["request"]["userAttributes"] = {"email": "a@example.com", "phone_number": "+15550100"}
+    assert_matches(built, recorded, loose=frozenset({
+        "event.response.autoVerifyEmail", "event.response.autoVerifyPhone"}))
+    assert built["response"] == {"autoConfirmUser": False, "autoVerifyEmail": False,
+                                 "autoVerifyPhone": False}
+    assert list(built) == list(recorded)
+
+    message = Events().cognito("CustomMessage_AdminCreateUser",
+                               client_metadata={"exampleMetadataKey": "example metadata value"})
+    assert sorted(message["request"]) == sorted([*RECORDED_CUSTOM_MESSAGE_REQUEST, "linkParameter"])
+    assert message["request"]["usernameParameter"] == "{username}"
+    assert message["response"] == {"smsMessage": None, "emailMessage": None, "emailSubject": None}
+
+    token = Events().cognito("TokenGeneration_Authentication", groups=["group-A"])
+    assert sorted(token["request"]) == sorted(RECORDED_PRETOKEN_REQUEST)
+    assert sorted(token["request"]["groupConfiguration"]) == sorted(
+        RECORDED_PRETOKEN_REQUEST["groupConfiguration"])
+    assert token["response"] == {"claimsOverrideDetails": None}

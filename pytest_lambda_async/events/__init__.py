@@ -19,6 +19,7 @@ from typing import Any
 
 from ._base import DEFAULT_ACCOUNT, DEFAULT_REGION
 from .cloudformation import CloudFormationEvents
+from .cognito import CognitoEvents
 from .http import (
     HttpEvents,
     alb_response,
@@ -31,7 +32,7 @@ from .records import MessagingEvents
 from .streams import StreamEvents, to_dynamodb
 
 
-class Events(HttpEvents, MessagingEvents, StreamEvents, CloudFormationEvents):
+class Events(HttpEvents, MessagingEvents, StreamEvents, CloudFormationEvents, CognitoEvents):
     """Event factories for one account, region and clock (anything with `time()`)."""
 
     def __init__(self, *, region: str = DEFAULT_REGION, account_id: str = DEFAULT_ACCOUNT,
@@ -77,6 +78,7 @@ dynamodb = _default.dynamodb
 kinesis = _default.kinesis
 cloudwatch_logs = _default.cloudwatch_logs
 cloudformation_custom_resource = _default.cloudformation_custom_resource
+cognito = _default.cognito
 
 __all__ = (
     "Events",
@@ -88,6 +90,7 @@ __all__ = (
     "batch_item_failures",
     "cloudformation_custom_resource",
     "cloudwatch_logs",
+    "cognito",
     "dynamodb",
     "dynamodb_record",
     "eventbridge",
