@@ -41,9 +41,8 @@ def slow_http():
 
 
 def suite(pytester: pytest.Pytester, source: str, ini: str = "") -> None:
-    # The servers' own threads start while handlers run; the leak detector's view of them is
-    # another issue's: it is off here, so these tests see the clock alone.
-    pytester.makeini(PYTEST_INI + "lambda_leaks = off\n" + ini)
+    # The leak detector stays on: the servers' threads are the test's, not the handler's.
+    pytester.makeini(PYTEST_INI + ini)
     pytester.makepyfile(real_servers=SERVERS)
     pytester.makeconftest(CONFTEST)
     pytester.makepyfile(source)
