@@ -457,3 +457,81 @@ def test_a_few_reads_of_the_clock_cost_no_simulated_time(lambda_invoker):
 def test_polling_code_sees_time_move(pytester: pytest.Pytester) -> None:
     suite(pytester, POLLING)
     run(pytester, 5)
+
+
+MATRIX = """
+import asyncio
+import concurrent.futures
+import time
+
+import pytest
+
+pytestmark = pytest.mark.lambda_environment(reuse=REUSE)
+
+
+async def ask(port):
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(b"ping\\n")
+    await writer.drain()
+    line = await asyncio.wait_for(reader.readline(), 2)
+    writer.close()
+    await writer.wait_closed()
+    await asyncio.sleep(600)
+    return line.decode()
+
+
+def kinds(port):
+    async def async_handler(event, context):
+        return await ask(port)
+
+    def asyncio_run(event, context):
+        return asyncio.run(ask(port))
+
+    def kept_loop(event, context):
+        return asyncio.get_event_loop().run_until_complete(ask(port))
+
+    def on_a_thread(event, context):
+        with concurrent.futures.ThreadPoolExecutor() as pool:
+            answer = pool.submit(lambda: asyncio.run(ask_quickly(port))).result()
+        time.sleep(600)
+        return answer
+
+    return {"async": async_handler, "asyncio.run": asyncio_run, "kept loop": kept_loop,
+            "def on a thread": on_a_thread}
+
+
+async def ask_quickly(port):
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(b"ping\\n")
+    line = await reader.readline()
+    writer.close()
+    return line.decode()
+
+
+def check(results, started):
+    for result in results:
+        assert result.payload == "pong ping\\n", result.payload
+        assert 600.2 <= result.duration < 602, result.duration
+    assert time.monotonic() - started < 30
+
+
+@pytest.mark.parametrize("kind", ["async", "asyncio.run", "kept loop", "def on a thread"])
+def test_invoke(lambda_invoker, slow_line, kind):
+    fn = lambda_invoker.deploy(kinds(slow_line.port)[kind], timeout=900)
+    started = time.monotonic()
+    check([fn.invoke({}) for _ in range(2)], started)
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("kind", ["async", "asyncio.run", "kept loop", "def on a thread"])
+async def test_ainvoke(lambda_invoker, slow_line, kind):
+    fn = lambda_invoker.deploy(kinds(slow_line.port)[kind], timeout=900)
+    started = time.monotonic()
+    check([await fn.ainvoke({}), await fn.ainvoke({})], started)
+"""
+
+
+@pytest.mark.parametrize("reuse", ["auto", "always", "never"])
+def test_every_handler_kind_and_reuse_waits_for_real_replies(pytester: pytest.Pytester, reuse: str) -> None:
+    suite(pytester, MATRIX.replace("REUSE", repr(reuse)))
+    run(pytester, 8)
