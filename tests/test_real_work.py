@@ -179,7 +179,9 @@ def test_aiohttp_session_kept_warm(lambda_invoker, slow_http):
         started = time.monotonic()
         result = fn.invoke({})
         assert result.payload == {"path": "/a", "served": served}
-        assert 600.2 <= result.duration < 602, result.duration
+        # The cold invocation also imports the client library in the step that opens the first
+        # connection: real time counted too (seconds on a loaded machine).
+        assert 600.2 <= result.duration < (620 if served == 1 else 602), result.duration
         assert time.monotonic() - started < 20
     assert not result.cold_start
 
@@ -199,7 +201,9 @@ def test_httpx_client_kept_warm(lambda_invoker, slow_http):
         started = time.monotonic()
         result = fn.invoke({})
         assert result.payload == {"path": "/b", "served": served}
-        assert 600.2 <= result.duration < 602, result.duration
+        # The cold invocation also imports the client library in the step that opens the first
+        # connection: real time counted too (seconds on a loaded machine).
+        assert 600.2 <= result.duration < (620 if served == 1 else 602), result.duration
         assert time.monotonic() - started < 20
 """
 
@@ -216,6 +220,8 @@ import asyncio
 import concurrent.futures
 import threading
 import time
+
+import pytest
 
 
 def work(seconds=0.3):
@@ -250,6 +256,8 @@ def test_wrap_future_of_a_pool_job(lambda_invoker):
     check(lambda_invoker.deploy(handler, timeout=900).invoke({}))
 
 
+# The worker thread anyio keeps between jobs is judged by the leak detector, not here.
+@pytest.mark.lambda_leaks(mode="off")
 def test_anyio_to_thread(lambda_invoker):
     async def handler(event, context):
         import anyio.to_thread
