@@ -113,6 +113,8 @@ class VirtualClock:
         self._last_step: tuple[float, float] | None = None
         # What must hold while the simulation runs (set by the invoker).
         self.run_scope: Callable[[], AbstractContextManager[None]] = nullcontext
+        # Called first by advance() (the invoker refuses a call from handler code there).
+        self.before_advance: Callable[[], None] | None = None
         # Called instead of waiting in real time, with the simulated time to wait until at
         # most: an async test's driver (`asyncwait.py`) raises there to leave `run()` and wait
         # on the test's own event loop instead.
@@ -139,6 +141,8 @@ class VirtualClock:
                 f"lambda_clock.advance() takes a finite number of seconds >= 0, got {seconds!r}: "
                 "simulated time only moves forward. Fix: advance(60) moves the clock a minute on."
             )
+        if self.before_advance is not None:
+            self.before_advance()
         self.run(until_time=self._now + seconds)
 
     def set_time(self, when: float) -> None:

@@ -540,7 +540,13 @@ class ExecutionEnvironment:
         if invocation.done or invocation is not self.current or self._returned is not None:
             return
         self._timeout_timer.cancel()
-        if task.cancelled():
+        if self.clock.time() > invocation.deadline:
+            # The deadline passed while a nested synchronous invoke held this loop: on Lambda
+            # the handler was stopped then, whatever it did afterwards.
+            invocation.timed_out = True
+            if not task.cancelled():
+                task.exception()  # retrieved: nothing for asyncio to log later
+        elif task.cancelled():
             # CancelledError is a BaseException: out of the adapter's run_until_complete and
             # through the runtime, it ends the process.
             self._set_exit(invocation, asyncio.CancelledError())

@@ -429,6 +429,7 @@ class LambdaFunction(FunctionTarget):
             self._clock.run(until=lambda: invocation.done)
         finally:
             simulation_scope.__exit__()
+        self.invoker._raise_misuse()
         return self._request_result(invocation)
 
     def _invoke_from_another_thread(self, event: Any, client_context: dict[str, Any] | None) -> InvokeResult:
@@ -800,6 +801,8 @@ class Invoker:
                                    f"{tmp_root!r}.")
         self.clock = clock
         clock.run_scope = simulation_scope
+        clock.before_advance = lambda: self._refuse_in_handler_code("lambda_clock.advance()")
+        self._misuse: LambdaUsageError | None = None
         # What handler code sees as the time: started by the first handler code, stopped by close().
         self.time_patches = TimePatches(clock)
         self.on_first_code = self.time_patches.ensure_started
@@ -925,16 +928,17 @@ class Invoker:
     # -- draining --------------------------------------------------------------------------
     def run_until_idle(self) -> list[Outcome]:
         """Deliver every queued event, through every retry and back-off; return the outcomes."""
+        self._refuse_in_handler_code("run_until_idle()")
         start = len(self._finished)
         with simulation_scope():
             self.clock.run(until=self._idle)
+        self._raise_misuse()
         return self._finished[start:]
 
     async def arun_until_idle(self) -> list[Outcome]:
         """`run_until_idle`, for async tests: the test's loop runs while the simulation waits
         on real work."""
-        if driven_loop(self.clock) is not None:
-            return self.run_until_idle()  # handler code: the simulation is running already
+        self._refuse_in_handler_code("arun_until_idle()")
         start = len(self._finished)
         await stepper(self.clock).until(self._idle)
         return self._finished[start:]
@@ -997,6 +1001,7 @@ class Invoker:
         real_time_guard.release()
         self.time_patches.stop()
         self._restore_process()
+        self._raise_misuse()
 
     def _restore_process(self) -> None:
         # cwd, sys.path, sys.modules, signal handlers and logging: as the test had them.
@@ -1004,3 +1009,25 @@ class Invoker:
             process, self.process = self.process, None
             chdir_watch.uninstall()
             process.restore(keep_signal_handler=deadline._on_alarm)
+
+    def _refuse_in_handler_code(self, call: str) -> None:
+        """`call` drives the simulation: from handler code, which the simulation is running,
+        it would run that same code's loop and clock from inside it."""
+        if deadline.current() is None:
+            return
+        error = LambdaUsageError(
+            f"{call} was called from handler code. It runs the simulation, and the simulation is "
+            "running this handler already: time and the event queue cannot be driven from "
+            f"inside it. Fix: call {call} from the test, after invoke() or invoke_async() "
+            "returns; in handler code, wait with `await asyncio.sleep(...)` or `time.sleep(...)`, "
+            "which take simulated time."
+        )
+        # Raised here, and again to the test when its call returns: handler code may catch it.
+        self._misuse = error
+        raise error
+
+    def _raise_misuse(self) -> None:
+        error = self._misuse
+        if error is not None and simulation_scope.depth == 0:
+            self._misuse = None
+            raise error

@@ -66,3 +66,98 @@ def test_every_loop_is_closed_at_the_end(lambda_invoker: Invoker) -> None:
     assert loop is not None and not loop.is_closed()  # frozen with the environment
     lambda_invoker.close()
     assert loop.is_closed()
+
+
+# -- the simulation driven from handler code -------------------------------------------------
+def reentering(call: str, kind: str, invoker: Invoker) -> Any:
+    def drive() -> None:
+        if call == "run_until_idle":
+            invoker.run_until_idle()
+        else:
+            invoker.clock.advance(5)
+
+    async def arun() -> None:
+        if call == "run_until_idle":
+            await invoker.arun_until_idle()
+        else:
+            invoker.clock.advance(5)
+
+    if kind == "def":
+        def handler(event: Any, context: Any) -> str:
+            drive()
+            return "drove"
+        return handler
+
+    async def async_handler(event: Any, context: Any) -> str:
+        await asyncio.sleep(1)
+        await arun()
+        return "drove"
+    return async_handler
+
+
+@pytest.mark.parametrize("kind", ["def", "async def"])
+@pytest.mark.parametrize("call", ["run_until_idle", "advance"])
+def test_driving_the_simulation_from_handler_code_fails_at_once(kind: str, call: str) -> None:
+    invoker = Invoker(VirtualClock())
+    fn = invoker.deploy(reentering(call, kind, invoker))
+    name = {"run_until_idle": "run_until_idle()" if kind == "def" else "arun_until_idle()",
+            "advance": "lambda_clock.advance()"}[call]
+    with pytest.raises(Exception) as raised:
+        fn.invoke({})
+    message = str(raised.value)
+    assert type(raised.value).__name__ == "LambdaUsageError"
+    assert message.startswith(f"{name} was called from handler code.")
+    assert f"Fix: call {name} from the test" in message
+    assert "Sandbox.Timedout" not in message
+    # The invocation itself ended as a function error, and nothing is left running.
+    assert fn.invocations == [] or fn.invocations[-1].function_error == "Unhandled"
+    assert invoker.busy == 0
+    invoker.close()
+
+
+def test_handler_code_that_swallows_the_error_still_fails_the_test() -> None:
+    invoker = Invoker(VirtualClock())
+
+    def handler(event: Any, context: Any) -> str:
+        try:
+            invoker.run_until_idle()
+        except Exception:  # a handler's own except clause, as users write it
+            return "swallowed"
+        return "not reached"
+
+    with pytest.raises(Exception, match=r"run_until_idle\(\) was called from handler code"):
+        invoker.deploy(handler).invoke({})
+    invoker.close()  # reported once
+
+
+async def slow(event: Any, context: Any) -> str:
+    await asyncio.sleep(10)
+    return "slow done"
+
+
+@pytest.mark.parametrize("caller_kind", ["def", "async def"])
+def test_nested_invoke_whose_caller_times_out_meanwhile_ends_cleanly(
+    caller_kind: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    invoker = Invoker(VirtualClock())
+    callee = invoker.deploy(slow, name="callee", timeout=30)
+
+    if caller_kind == "def":
+        def caller(event: Any, context: Any) -> Any:
+            return callee.invoke({}).payload
+    else:
+        async def caller(event: Any, context: Any) -> Any:  # type: ignore[misc]
+            await asyncio.sleep(1)
+            return callee.invoke({}).payload
+
+    fn = invoker.deploy(caller, name="caller", timeout=3)
+    result = fn.invoke({})
+    assert result.payload["errorType"] == "Sandbox.Timedout"
+    assert "Cannot close a running event loop" not in result.log_result
+    assert callee.invocations[-1].payload == "slow done"
+    # Both functions can be invoked again.
+    assert callee.invoke({}).payload == "slow done"
+    assert fn.invoke({}).payload["errorType"] == "Sandbox.Timedout"
+    invoker.close()
+    assert "Task exception was never retrieved" not in caplog.text
+    assert "Cannot close a running event loop" not in caplog.text
