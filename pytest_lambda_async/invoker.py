@@ -686,7 +686,10 @@ class LambdaFunction(FunctionTarget):
                 when=now, request_id=queued.request_id, function_arn=settings.qualified_arn,
                 condition=outcome.condition, approximate_invoke_count=outcome.attempts,
                 request_payload=outcome.event, executed_version=settings.version,
-                function_error=outcome.function_error, response_payload=outcome.payload,
+                function_error=outcome.function_error,
+                # A response that is not JSON (bytes, checked to be UTF-8) goes in as its text.
+                response_payload=(outcome.payload.decode("utf-8", "replace")
+                                  if isinstance(outcome.payload, bytes) else outcome.payload),
                 with_response=last is not None,
             )
             deliver(target, Delivery(
@@ -704,7 +707,7 @@ class LambdaFunction(FunctionTarget):
             deliver(settings.dead_letter_target, Delivery(
                 role="dead_letter_target",
                 record={"body": outcome.event, "messageAttributes": attributes},
-                body=queued.body.decode(), when=now, function=self, success=False,
+                body=queued.body.decode("utf-8", "replace"), when=now, function=self, success=False,
             ), self.invoker)
 
     def reconfigure(self, *, handler: Callable[..., Any] | str | None = None,

@@ -12,6 +12,7 @@ import importlib
 import importlib.util
 import math
 import os
+import re
 import sys
 import traceback
 from types import ModuleType
@@ -146,8 +147,16 @@ _EVENT_ENCODER = simplejson.JSONEncoder(allow_nan=False)
 
 
 def marshal_response(value: Any) -> bytes:
-    """The response body the runtime posts: `bytes` as they are, anything else as JSON."""
+    """The response body the runtime posts: `bytes` as they are, anything else as JSON.
+
+    Bytes that are not UTF-8 are a marshal error: Lambda's responses and the records built
+    from them are text.
+    """
     if isinstance(value, bytes):
+        try:
+            value.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise Fault(Fault.MARSHAL_ERROR, f"Unable to marshal response: {exc}") from None
         return value
     try:
         return _ENCODER.encode(value).encode("utf-8")
@@ -162,10 +171,64 @@ def unmarshal_request(body: bytes) -> Any:
         raise Fault(Fault.UNMARSHAL_ERROR, f"Unable to unmarshal input: {exc}") from None
 
 
+# Lambda's front end parses request bodies with Jackson; its messages end with this location.
+_JACKSON_LOCATION = ("\n at [Source: REDACTED (`StreamReadFeature.INCLUDE_SOURCE_IN_LOCATION` "
+                     "disabled); line: {line}, column: {column}]")
+_JACKSON_EXPECTED = ("(JSON String, Number, Array, Object or token 'null', 'true' or 'false')")
+
+
+def invalid_request_content(body: bytes) -> InvalidRequestContentException | None:
+    """The 400 Lambda answers for a request body that is not JSON, or None if it is JSON.
+
+    The wording is Jackson's, as recorded on AWS for bodies that are not UTF-8
+    [test_lambda.py::TestLambdaErrors::test_lambda_invoke_payload_encoding_error]; the other
+    shapes (an unknown token, an unexpected character) follow the same parser's messages.
+    """
+    text: str | None
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        text, bad = None, exc.start
+    else:
+        try:
+            simplejson.loads(text, allow_nan=False)
+        except ValueError as exc:
+            bad = len(text[: getattr(exc, "pos", 0)].encode("utf-8"))
+        else:
+            return None
+    significant = len(body) - len(body.lstrip())
+    line = body.count(b"\n", 0, bad) + 1
+    column = bad - (body.rfind(b"\n", 0, bad) + 1)
+    byte = body[bad] if bad < len(body) else None
+    if byte is None:
+        detail = "Unexpected end-of-input: expected close marker for Object or Array"
+        column += 1
+    elif text is None and bad > significant:
+        # Jackson reads on into the bad byte before it complains: one column further.
+        detail = f"Invalid UTF-8 start byte 0x{byte:02x}"
+        column += 2
+    elif chr(byte).isalpha() and text is not None:
+        token = re.match(r"\w+", text.encode("utf-8")[bad:].decode("utf-8"))[0]  # type: ignore[index]
+        detail = f"Unrecognized token '{token}': was expecting {_JACKSON_EXPECTED}"
+        column += len(token) + 1
+    else:
+        char = (f"(CTRL-CHAR, code {byte})" if byte < 0x20 or 0x7F <= byte <= 0x9F
+                else f"'{chr(byte)}' (code {byte})")
+        detail = f"Unexpected character ({char}): expected a valid value {_JACKSON_EXPECTED}"
+        column += 1
+    return InvalidRequestContentException(
+        "Could not parse request body into json: Could not parse payload into json: "
+        + detail + _JACKSON_LOCATION.format(line=line, column=column),
+        "an event given as bytes must be JSON text in UTF-8 (json.dumps(event).encode()); "
+        "pass the value itself and the plugin encodes it.",
+    )
+
+
 def encode_event(event: Any, *, limit: int, operation: str = "Invoke") -> bytes:
     """The request body for `event`: its JSON text (`bytes` are taken as JSON text already)."""
     if isinstance(event, bytes):
-        body = event
+        # An empty payload is `{}`, as the Invoke API takes it.
+        body = event if event.strip() else b"{}"
     else:
         try:
             body = _EVENT_ENCODER.encode(event).encode("utf-8")
@@ -186,6 +249,10 @@ def encode_event(event: Any, *, limit: int, operation: str = "Invoke") -> bytes:
             f"Request must be smaller than {limit} bytes for the {operation} operation",
             f"this event is {len(body)} bytes; send large data through S3 and pass its key.",
         )
+    if isinstance(event, bytes):
+        invalid = invalid_request_content(body)
+        if invalid is not None:
+            raise invalid
     return body
 
 
