@@ -502,6 +502,7 @@ class LambdaFunction(FunctionTarget):
 
     def _new_request(self, event: Any, client_context: dict[str, Any] | None,
                      ) -> tuple[Invocation, ExecutionEnvironment]:
+        self.invoker._check_open(f"{self.name}.invoke()")
         body = runtime.encode_event(event, limit=runtime.MAX_SYNC_PAYLOAD)
         if client_context is not None and not isinstance(client_context, dict):
             raise LambdaUsageError(
@@ -544,6 +545,7 @@ class LambdaFunction(FunctionTarget):
     # -- asynchronous --------------------------------------------------------------------------
     def invoke_async(self, event: Any) -> Accepted:
         """Invoke asynchronously (`Event`): queue the event and return 202 at once."""
+        self.invoker._check_open(f"{self.name}.invoke_async()")
         body = runtime.encode_event(event, limit=runtime.MAX_ASYNC_PAYLOAD)
         queued = _QueuedEvent(self.invoker._request_id(), body, self._clock.time())
         self._queue[id(queued)] = queued
@@ -806,6 +808,8 @@ class Invoker:
         clock.run_scope = simulation_scope
         clock.before_advance = lambda: self._refuse_in_handler_code("lambda_clock.advance()")
         self._misuse: LambdaUsageError | None = None
+        # Set by close() (the end of the test): nothing may run afterwards.
+        self.closed = False
         # What handler code sees as the time: started by the first handler code, stopped by close().
         self.time_patches = TimePatches(clock)
         self.on_first_code = self.time_patches.ensure_started
@@ -861,6 +865,7 @@ class Invoker:
         **settings: Any,
     ) -> LambdaFunction:
         """Deploy `handler` (a callable or a `"module.function"` string) as a Lambda function."""
+        self._check_open("deploy()")
         if isinstance(handler, str):
             handler_string(handler, "deploy()")  # a malformed string fails here, at the user's line
         elif not callable(handler):
@@ -931,6 +936,7 @@ class Invoker:
     # -- draining --------------------------------------------------------------------------
     def run_until_idle(self) -> list[Outcome]:
         """Deliver every queued event, through every retry and back-off; return the outcomes."""
+        self._check_open("run_until_idle()")
         self._refuse_in_handler_code("run_until_idle()")
         start = len(self._finished)
         with simulation_scope():
@@ -941,6 +947,7 @@ class Invoker:
     async def arun_until_idle(self) -> list[Outcome]:
         """`run_until_idle`, for async tests: the test's loop runs while the simulation waits
         on real work."""
+        self._check_open("arun_until_idle()")
         self._refuse_in_handler_code("arun_until_idle()")
         start = len(self._finished)
         await stepper(self.clock).until(self._idle)
@@ -996,8 +1003,21 @@ class Invoker:
         for listener in self.listeners:
             listener("invocation", entry)
 
+    def _check_open(self, call: str) -> None:
+        if self.closed:
+            raise LambdaUsageError(
+                f"{call} was called after the test that owned this invoker ended. Its functions, "
+                "environments and clock were shut down with that test, and nothing of it may run "
+                "in another. Fix: deploy the function in each test that invokes it (in the test, "
+                "or in a function-scoped fixture that takes lambda_invoker), not at module level "
+                "or in a longer-lived fixture."
+            )
+
     def close(self) -> None:
         """Shut every environment down (the end of a test)."""
+        if self.closed:
+            return
+        self.closed = True
         with simulation_scope():
             for function in self.functions:
                 function.close()

@@ -161,3 +161,43 @@ def test_nested_invoke_whose_caller_times_out_meanwhile_ends_cleanly(
     invoker.close()
     assert "Task exception was never retrieved" not in caplog.text
     assert "Cannot close a running event loop" not in caplog.text
+
+
+# -- used after the test ended -----------------------------------------------------------------
+LATE_USE = """
+import datetime
+import pytest
+
+KEPT = {}
+
+def handler(event, context):
+    return datetime.datetime.now().isoformat()
+
+def test_deploys(lambda_invoker):
+    KEPT["fn"] = lambda_invoker.deploy(handler)
+    KEPT["invoker"] = lambda_invoker
+    KEPT["fn"].invoke({})
+
+@pytest.mark.parametrize("call", ["invoke", "invoke_async", "deploy", "run_until_idle"])
+def test_uses_it_later(call):
+    fn, invoker = KEPT["fn"], KEPT["invoker"]
+    use = {"invoke": lambda: fn.invoke({}), "invoke_async": lambda: fn.invoke_async({}),
+           "deploy": lambda: invoker.deploy(handler, name="again"),
+           "run_until_idle": invoker.run_until_idle}[call]
+    with pytest.raises(Exception) as raised:
+        use()
+    assert type(raised.value).__name__ == "LambdaUsageError"
+    assert "after the test that owned this invoker ended" in str(raised.value)
+    assert "Fix: deploy the function in each test" in str(raised.value)
+
+def test_time_is_real_afterwards():
+    import freezegun.api, time
+    assert datetime.datetime is freezegun.api.real_datetime
+    assert time.sleep.__module__ == "time"
+"""
+
+
+def test_a_function_used_after_its_test_ended_fails_clearly(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(LATE_USE)
+    result = pytester.runpytest_subprocess("-p", "no:randomly", timeout=120)
+    result.assert_outcomes(passed=6)
