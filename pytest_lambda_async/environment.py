@@ -28,7 +28,7 @@ from types import ModuleType
 from typing import Any
 
 from . import deadline as deadline_module
-from . import exits, runtime, threads
+from . import exits, leftover_threads, runtime, threads
 from .clock import RealTime, VirtualClock
 from .config import FunctionSettings
 from .context import LambdaContext
@@ -741,7 +741,7 @@ class _UserCode:
     at least once per invocation, and every microsecond there is paid by every test."""
 
     __slots__ = ("_cwd", "_deadline", "_env", "_init", "_inner", "_invocation", "_modules_mark",
-                 "_moves", "_path", "_path_copy", "_saved")
+                 "_moves", "_path", "_path_copy", "_saved", "_threads")
 
     def __init__(self, env: ExecutionEnvironment, invocation: Invocation, deadline: float,
                  init: bool) -> None:
@@ -793,8 +793,10 @@ class _UserCode:
         )
         for scope in inner:
             scope.__enter__()
+        self._threads = leftover_threads.snapshot()
 
     def __exit__(self, *exc: object) -> None:
+        leftover_threads.note_new(self._threads)
         for scope in reversed(self._inner):
             scope.__exit__()
         saved_data, shadowed, previous_policy, previous_globals, previous_tempdir = self._saved

@@ -146,6 +146,14 @@ def pytest_configure(config: pytest.Config) -> None:
         config.pluginmanager.register(_Reporting(config), "lambda_async_reporting")
 
 
+@pytest.hookimpl(trylast=True)
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    # The status the process ends with if threads left by handler code are cut at exit.
+    from . import leftover_threads
+
+    leftover_threads.exit_status = int(exitstatus)
+
+
 def _choice(config: pytest.Config, ini: str, option: str) -> str:
     value = config.getoption(option.lstrip("-").replace("-", "_"))
     if value is None:

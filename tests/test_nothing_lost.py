@@ -201,3 +201,116 @@ def test_a_function_used_after_its_test_ended_fails_clearly(pytester: pytest.Pyt
     pytester.makepyfile(LATE_USE)
     result = pytester.runpytest_subprocess("-p", "no:randomly", timeout=120)
     result.assert_outcomes(passed=6)
+
+
+# -- threads left running at the end of the session ----------------------------------------------
+THREAD_LEFT = """
+import threading
+import pytest
+
+@pytest.mark.lambda_leaks(mode="warn")
+def test_leaves_a_thread(lambda_invoker):
+    def handler(event, context):
+        threading.Thread(target=threading.Event().wait, name="forever-{status}").start()
+        return "ok"
+    assert lambda_invoker.deploy(handler).invoke({{}}).payload == "ok"
+
+def test_after():
+    assert {status} == 0
+"""
+
+
+@pytest.mark.parametrize("status", [0, 1])
+def test_threads_left_by_handler_code_do_not_keep_pytest_alive(
+    pytester: pytest.Pytester, status: int
+) -> None:
+    pytester.makepyfile(THREAD_LEFT.format(status=status))
+    result = pytester.runpytest_subprocess("-p", "no:randomly", "-W", "ignore", timeout=60)
+    result.assert_outcomes(passed=2 - status, failed=status)
+    assert result.ret == status
+    result.stderr.fnmatch_lines([
+        f"pytest-lambda-async: 1 thread(s) that handler code started were still running at exit "
+        f"(forever-{status}); *"])
+
+
+def test_a_thread_the_test_itself_starts_is_not_cut(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile("""
+        import threading, time
+
+        def test_own_thread(lambda_invoker):
+            lambda_invoker.deploy(lambda event, context: "ok").invoke({})
+            threading.Thread(target=time.sleep, args=(1,), name="own").start()
+    """)
+    result = pytester.runpytest_subprocess("-p", "no:randomly", timeout=60)
+    result.assert_outcomes(passed=1)
+    assert "still running at exit" not in result.stderr.str()
+
+
+# -- work lost at a reset ------------------------------------------------------------------------
+LOST_SOURCE = """
+import asyncio, sys
+
+async def background():
+    await asyncio.sleep(100)
+
+async def main(event):
+    asyncio.get_running_loop().create_task(background())
+    if event.get("exit"):
+        sys.exit(0)
+    await asyncio.sleep(10)
+
+LOOP = asyncio.new_event_loop()
+
+async def async_handler(event, context):
+    await main(event)
+
+def loop_handler(event, context):
+    LOOP.run_until_complete(main(event))
+"""
+
+
+@pytest.mark.parametrize("handler", ["async_handler", "loop_handler"])
+@pytest.mark.parametrize("end", ["timeout", "exit"])
+def test_work_frozen_in_an_environment_reset_is_reported_lost(
+    handler_module: Any, tmp_path: Any, handler: str, end: str
+) -> None:
+    from pytest_lambda_async import LeakDetector, LeakKind
+
+    detector = LeakDetector()
+    invoker = Invoker(VirtualClock(), observers=[detector.observer])
+    modname = handler_module(LOST_SOURCE)
+    fn = invoker.deploy(f"{modname}.{handler}", timeout=3)
+    result = fn.invoke({"exit": end == "exit"})
+    assert result.function_error == "Unhandled"
+    invoker.close()
+    reason = "timeout" if end == "timeout" else "a crash"
+    # A timeout inside run_until_complete leaves the task it ran pending too.
+    lost = {"background": 8} | ({"main": 19} if (handler, end) == ("loop_handler", "timeout") else {})
+    assert sorted((f.kind, f.name, f.fate) for f in detector.findings) == sorted(
+        (LeakKind.WORK_LOST, name, f"lost: the environment was reset after {reason}") for name in lost)
+    for finding in detector.findings:  # where the lost work was created
+        assert finding.site.endswith(f"{modname}.py:{lost[finding.name]}")
+    detector.close()
+
+
+def test_work_frozen_at_an_init_failure_is_reported_lost(handler_module: Any) -> None:
+    from pytest_lambda_async import LeakDetector, LeakKind
+
+    detector = LeakDetector()
+    invoker = Invoker(VirtualClock(), observers=[detector.observer])
+    modname = handler_module("""
+        import asyncio, sys
+
+        async def background():
+            await asyncio.sleep(100)
+
+        LOOP = asyncio.new_event_loop()
+        LOOP.create_task(background())
+        sys.exit(1)
+    """)
+    fn = invoker.deploy(f"{modname}.handler")
+    assert fn.invoke({}).payload["errorType"] == "Runtime.ExitError"
+    invoker.close()
+    assert [(f.kind, f.name) for f in detector.findings] == [(LeakKind.WORK_LOST, "background")]
+    assert "init error" in detector.findings[0].fate
+    detector.close()

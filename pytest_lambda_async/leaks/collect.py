@@ -32,7 +32,8 @@ def _task_finding(window: _Window, created: _Created, fate: str,
     return window.finding(kind, name, f"task {name}(){state}", site, fate, _defined_at(coro))
 
 
-def _handle_finding(window: _Window, created: _Created, fate: str) -> Finding:
+def _handle_finding(window: _Window, created: _Created, fate: str,
+                    kind: LeakKind = LeakKind.CALLBACK) -> Finding:
     handle = created.obj
     callback = getattr(handle, "_callback", None)
     name = _qualname(callback)
@@ -41,7 +42,7 @@ def _handle_finding(window: _Window, created: _Created, fate: str) -> Finding:
         what = f"timer {name}() due in {due:g} s" if due > 0 else f"timer {name}() due now"
     else:
         what = f"callback {name}() scheduled with call_soon"
-    return window.finding(LeakKind.CALLBACK, name, what, created.site, fate, _defined_at(callback))
+    return window.finding(kind, name, what, created.site, fate, _defined_at(callback))
 
 
 def _thread_finding(window: _Window, created: _Created, fate: str) -> Finding:
@@ -106,13 +107,23 @@ def _unfinished(window: _Window) -> tuple[list[_Created], list[_Created]]:
 
 
 def _collect(window: _Window, fate: str, *, killed: bool = False,
-             unfinished: tuple[list[_Created], list[_Created]] | None = None) -> list[Finding]:
-    """Findings of a window that is closing (the handler returned, or the watched block ended)."""
+             unfinished: tuple[list[_Created], list[_Created]] | None = None,
+             lost: str | None = None) -> list[Finding]:
+    """Findings of a window that is closing (the handler returned, or the watched block ended).
+
+    `killed`: the invocation timed out or crashed, and Lambda resets the environment; with
+    `lost` (how it was reset), the tasks and callbacks it left are reported as lost there.
+    """
     findings = list(window.findings)
     if killed:
-        # The invocation timed out or crashed: Lambda resets the environment, so what the
-        # handler was still doing is not a leak (the test sees the timeout or the crash).
-        return [f for f in findings if f.kind is LeakKind.NEVER_AWAITED]
+        findings = [f for f in findings if f.kind is LeakKind.NEVER_AWAITED]
+        if lost is not None:
+            tasks, handles = _unfinished(window) if unfinished is None else unfinished
+            findings.extend(_task_finding(window, created, lost, LeakKind.WORK_LOST)
+                            for created in tasks)
+            findings.extend(_handle_finding(window, created, lost, LeakKind.WORK_LOST)
+                            for created in handles)
+        return findings
     tasks, handles = _unfinished(window) if unfinished is None else unfinished
     returned: set[int] = set()
     if window.returned:

@@ -65,7 +65,10 @@ class LeakObserver(EnvironmentObserver):
         tasks, handles = _unfinished(window)
         self._remember(tasks, handles)
         killed = invocation.timed_out or invocation.error_type == "Runtime.ExitError"
-        self.detector._add(_collect(window, FROZEN, killed=killed, unfinished=(tasks, handles)))
+        # What the reset takes with it: the environment goes right after this.
+        lost = f"lost: the environment was reset after {'timeout' if invocation.timed_out else 'a crash'}"
+        self.detector._add(_collect(window, FROZEN, killed=killed, unfinished=(tasks, handles),
+                                    lost=lost if killed else None))
 
     def _remember(self, *pending: list[_Created]) -> None:
         for group in pending:
