@@ -60,10 +60,15 @@ class TimePatches:
         self.started = False
         self._freezer: Any = None
         self._sleep: Any = None
+        # The test's own freeze_time was in charge when handler code first ran: ours starts
+        # at the first handler code after it ends.
+        self._freezer_deferred = False
         self._imports = ImportGuard()
 
     def ensure_started(self) -> None:
         if self.started:
+            if self._freezer_deferred:
+                self._start_freezer()
             return
         self.started = True
         self._sleep = time.sleep
@@ -72,11 +77,17 @@ class TimePatches:
         # real datetime classes while they execute, whoever runs freezegun.
         self._imports.install()
         thread_waits.install()
+        self._start_freezer()
+
+    def _start_freezer(self) -> None:
         import freezegun.api
 
         if freezegun.api.freeze_factories:
-            # The test froze time itself: its freeze_time stays in charge of what code reads.
+            # The test froze time itself: its freeze_time stays in charge of what code reads
+            # while it stands; simulated time takes over at the first handler code after it.
+            self._freezer_deferred = True
             return
+        self._freezer_deferred = False
         self._freezer = freezegun.freeze_time(self.clock.now(), real_asyncio=True)
         self._freezer.start()
         # freezegun reads the time from the factory its start() pushed, and asks
@@ -84,6 +95,7 @@ class TimePatches:
         # simulated inside handler code, real elsewhere (unless the test froze time on top).
         api: Any = freezegun.api
         depth = len(api.freeze_factories)
+        self._freezer._pytest_lambda_async_depth = depth
         api.freeze_factories[-1] = _SimulatedTimeFactory(self.clock, api.real_datetime)
         original = self._should_use_real_time = api._should_use_real_time
 
@@ -103,9 +115,37 @@ class TimePatches:
         if self._sleep is not None:
             time.sleep = self._sleep
             self._sleep = None
+        self._freezer_deferred = False
         if self._freezer is not None:
             import freezegun.api
 
             freezegun.api._should_use_real_time = self._should_use_real_time
-            self._freezer.stop()
-            self._freezer = None
+            freezer, self._freezer = self._freezer, None
+            _stop_in_turn(freezegun.api, freezer)
+
+
+def _stop_in_turn(api: Any, freezer: Any) -> None:
+    """Stop the plugin's freezer, even when the test's own freezers started after it still run.
+
+    freezegun's stop() pops the newest entry, and only the first freezer started knows how to
+    undo the patching. Stopped out of order, ours takes its own entry out now (the test's
+    freezers keep time frozen), and the patching is undone when the last of theirs stops.
+    """
+    stacks = (api.freeze_factories, api.ignore_lists, api.tick_flags, api.tz_offsets)
+    depth = freezer._pytest_lambda_async_depth
+    if len(api.freeze_factories) <= depth:
+        freezer.stop()
+        return
+    for stack in stacks:
+        del stack[depth - 1]
+    cls = api._freeze_time
+    original_stop = cls.__dict__["stop"]
+
+    def stop(self: Any) -> None:
+        if len(api.freeze_factories) == 1:
+            cls.stop = original_stop
+            freezer.stop()  # pops the last entry, then undoes the patching as the first freezer
+            return
+        original_stop(self)
+
+    cls.stop = stop
