@@ -119,8 +119,10 @@ def _collect(window: _Window, fate: str, *, killed: bool = False,
         findings = [f for f in findings if f.kind is LeakKind.NEVER_AWAITED]
         if lost is not None:
             tasks, handles = _unfinished(window) if unfinished is None else unfinished
+            # A task something still waits for (gathered, run_until_complete's) was part of
+            # what the handler was doing when it was stopped: the timeout or crash says so.
             findings.extend(_task_finding(window, created, lost, LeakKind.WORK_LOST)
-                            for created in tasks)
+                            for created in tasks if not getattr(created.obj, "_callbacks", None))
             findings.extend(_handle_finding(window, created, lost, LeakKind.WORK_LOST)
                             for created in handles)
         return findings
