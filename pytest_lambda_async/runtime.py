@@ -192,6 +192,8 @@ def invalid_request_content(body: bytes) -> InvalidRequestContentException | Non
     else:
         try:
             simplejson.loads(text, allow_nan=True)  # as before, and as json.loads
+        except RecursionError:
+            return None  # JSON too deep for Python: Lambda takes it, the runtime fails on it
         except ValueError as exc:
             bad = len(text[: getattr(exc, "pos", 0)].encode("utf-8"))
         else:
