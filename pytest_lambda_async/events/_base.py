@@ -153,12 +153,18 @@ def pick(factory: str, field: str, value: Any, choices: Iterable[str]) -> str:
 
 def header_list(factory: str, headers: Mapping[str, Any] | None) -> list[tuple[str, list[str]]]:
     """Headers as (name, values) pairs; a value may be a str or a list of str."""
+    return multi_values(factory, "headers", headers or {},
+                        "give each header a str, or a non-empty list of str.")
+
+
+def multi_values(factory: str, field: str, mapping: Mapping[str, Any],
+                 fix: str) -> list[tuple[str, list[str]]]:
+    """(name, values) pairs of a mapping whose values are a str or a non-empty list of str."""
     pairs: list[tuple[str, list[str]]] = []
-    for name, value in (headers or {}).items():
+    for name, value in mapping.items():
         values = list(value) if isinstance(value, (list, tuple)) else [value]
         if not values or not all(isinstance(v, str) for v in values):
-            raise usage(factory, f"headers[{name!r}]", f"is {value!r}.",
-                        "give each header a str, or a non-empty list of str.")
+            raise usage(factory, f"{field}[{name!r}]", f"is {value!r}.", fix)
         pairs.append((str(name), values))
     return pairs
 

@@ -24,6 +24,7 @@ from ._base import (
     lower_id,
     merge_headers,
     millis,
+    multi_values,
     usage,
     uuid4,
 )
@@ -45,14 +46,7 @@ def _query_pairs(factory: str, query: Any) -> list[tuple[str, list[str]]]:
     if not isinstance(query, Mapping):
         raise usage(factory, "query", f"is {type(query).__name__}.",
                     "pass a dict of str (or lists of str), or a query string such as 'a=1&a=2'.")
-    result = []
-    for name, value in query.items():
-        values = list(value) if isinstance(value, (list, tuple)) else [value]
-        if not values or not all(isinstance(v, str) for v in values):
-            raise usage(factory, f"query[{name!r}]", f"is {value!r}.",
-                        "give each parameter a str, or a non-empty list of str.")
-        result.append((str(name), values))
-    return result
+    return multi_values(factory, "query", query, "give each parameter a str, or a non-empty list of str.")
 
 
 def _trace_id(when: float) -> str:
