@@ -10,12 +10,12 @@ from typing import TYPE_CHECKING, Any
 # and a suite that never touches the plugin must not pay for loading all of it.
 _EXPORTS = {
     "AWSError": "errors",
-    "Accepted": "invoker",
-    "Attempt": "invoker",
+    "Accepted": "asyncqueue",
+    "Attempt": "asyncqueue",
     "Client": "context",
     "ClientContext": "context",
     "CognitoIdentity": "context",
-    "DeliverySettings": "invoker",
+    "DeliverySettings": "asyncqueue",
     "EnvironmentSettings": "invoker",
     "EnvironmentState": "environment",
     "Events": "events",
@@ -34,7 +34,7 @@ _EXPORTS = {
     "LambdaUsageError": "errors",
     "LeakDetector": "leaks",
     "LeakKind": "leaks",
-    "Outcome": "invoker",
+    "Outcome": "asyncqueue",
     "RequestTooLargeException": "errors",
     "ResourceNotFoundException": "errors",
     "ServiceException": "errors",
@@ -46,6 +46,10 @@ _EXPORTS = {
 }
 
 if TYPE_CHECKING:
+    from .asyncqueue import Accepted as Accepted
+    from .asyncqueue import Attempt as Attempt
+    from .asyncqueue import DeliverySettings as DeliverySettings
+    from .asyncqueue import Outcome as Outcome
     from .clock import VirtualClock as VirtualClock
     from .config import FunctionSettings as FunctionSettings
     from .context import Client as Client
@@ -67,14 +71,10 @@ if TYPE_CHECKING:
     from .errors import TooManyRequestsException as TooManyRequestsException
     from .errors import ValidationException as ValidationException
     from .events import Events as Events
-    from .invoker import Accepted as Accepted
-    from .invoker import Attempt as Attempt
-    from .invoker import DeliverySettings as DeliverySettings
     from .invoker import EnvironmentSettings as EnvironmentSettings
     from .invoker import Invoker as Invoker
     from .invoker import InvokeResult as InvokeResult
     from .invoker import LambdaFunction as LambdaFunction
-    from .invoker import Outcome as Outcome
     from .leaks import Finding as Finding
     from .leaks import LeakDetector as LeakDetector
     from .leaks import LeakKind as LeakKind

@@ -61,6 +61,13 @@ class FunctionTarget:
         raise NotImplementedError
 
 
+class Deployed(Protocol):
+    """The function a document comes from: its settings name it (ARN, region, account)."""
+
+    @property
+    def settings(self) -> FunctionSettings: ...
+
+
 class Targets(Protocol):
     """What `deliver` needs from the invoker: functions and sinks by ARN."""
 
@@ -211,7 +218,7 @@ class Delivery:
     record: dict[str, Any]  # the invocation record; for a DLQ, {"body": ..., "messageAttributes": ...}
     body: str  # the message body as sent (JSON text)
     when: float
-    function: FunctionTarget
+    function: Deployed
     success: bool
 
 

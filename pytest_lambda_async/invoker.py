@@ -1,10 +1,10 @@
-"""Deployed functions, synchronous invoke, and the asynchronous event queue.
+"""Deployed functions, synchronous invoke, and draining the asynchronous event queues.
 
 `Invoker.deploy` makes a `LambdaFunction`. `invoke` runs one request to its end on the
-simulated clock. `invoke_async` puts the event on the function's queue and returns 202 at
-once; the queue delivers it with AWS's rules for retries (1 and 2 minutes after a failure),
-event age, throttling back-off, destinations and dead-letter queues, when the test drains it
-(`run_until_idle`) or moves the clock (`lambda_clock.advance`). Spec:
+simulated clock. `invoke_async` puts the event on the function's queue (`asyncqueue.py`) and
+returns 202 at once; the queue delivers it with AWS's rules for retries (1 and 2 minutes after
+a failure), event age, throttling back-off, destinations and dead-letter queues, when the test
+drains it (`run_until_idle`) or moves the clock (`lambda_clock.advance`). Spec:
 `reference/aws-lambda-semantics.md` §1-§3.
 """
 
@@ -20,19 +20,17 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from . import deadline, runtime
+from .asyncqueue import Accepted as Accepted
+from .asyncqueue import AsyncQueue
+from .asyncqueue import Attempt as Attempt
+from .asyncqueue import DeliverySettings as DeliverySettings
+from .asyncqueue import Outcome as Outcome
+from .asyncqueue import decode as _decode
 from .asyncwait import driven_loop, in_simulation, stepper
-from .clock import RealTime, TimerHandle, VirtualClock
+from .clock import RealTime, VirtualClock
 from .config import FunctionSettings
 from .deadline import real_time_guard
-from .destinations import (
-    Delivery,
-    FunctionTarget,
-    Sink,
-    check_target,
-    deliver,
-    dlq_attributes,
-    invocation_record,
-)
+from .destinations import FunctionTarget, Sink, check_target
 from .environment import (
     EnvironmentObserver,
     EnvironmentState,
@@ -49,14 +47,8 @@ from .errors import (
 )
 from .process import ProcessSnapshot, chdir_watch
 from .timepatch import TimePatches
-from .validation import finite_number, handler_string, positive_number, sink_name, text, whole_number
+from .validation import handler_string, positive_number, sink_name, whole_number
 
-# Retry delays after the first and the second failure [DOC A1].
-RETRY_DELAYS = (60.0, 120.0)
-# Throttle back-off: 1 s doubling to at most 5 minutes [DOC A1]; the growth factor is not
-# documented (UNCONFIRMED) and 2 matches LocalStack.
-THROTTLE_BACKOFF_FIRST = 1.0
-THROTTLE_BACKOFF_MAX = 300.0
 # A UUID's version (4) and variant (10xx) bits.
 _UUID4_CLEAR = ~((0xF << 76) | (0x4 << 60))
 _UUID4_SET = (0x4 << 76) | (0x8 << 60)
@@ -117,40 +109,6 @@ class EnvironmentSettings:
 
 
 @dataclass(frozen=True)
-class DeliverySettings:
-    """How the async queue delivers (the `lambda_delivery` marker and `--lambda-delivery`)."""
-
-    mode: str = "exact"
-    seed: int = 0
-    duplicate_rate: float = 0.2
-    # The destination condition when reserved concurrency is 0, and the EventBridge
-    # destination's `source`: both as AWS was recorded answering in November 2025
-    # (LocalStack's `test_reserved_concurrency`, `test_invoke_lambda_eventbridge`); AWS's docs
-    # say "aws.lambda" for the source. Settings, so a test can follow a change on AWS.
-    zero_concurrency_condition: str = "ZeroReservedConcurrency"
-    eventbridge_source: str = "lambda"
-
-    def __post_init__(self) -> None:
-        if self.mode not in ("exact", "at-least-once"):
-            raise LambdaUsageError(
-                f"delivery mode {self.mode!r} is unknown; use 'exact' (each event once, in "
-                "order: the default) or 'at-least-once' (some events twice, order shuffled)."
-            )
-        rate = finite_number(self.duplicate_rate, "duplicate_rate",
-                             "give the share of events delivered twice, between 0 and 1")
-        if not 0 <= rate <= 1:
-            raise LambdaUsageError(
-                f"duplicate_rate must be between 0 and 1, got {self.duplicate_rate!r}. Fix: give "
-                "the share of events delivered twice, such as duplicate_rate=0.2."
-            )
-        whole_number(self.seed, "seed", "give an integer seed, such as seed=1")
-        text(self.zero_concurrency_condition, "zero_concurrency_condition",
-             "give the destination condition name, such as 'ZeroReservedConcurrency'")
-        text(self.eventbridge_source, "eventbridge_source",
-             "give the EventBridge source, such as 'lambda' or 'aws.lambda'")
-
-
-@dataclass(frozen=True)
 class InvokeResult:
     """What a synchronous `Invoke` returns."""
 
@@ -165,55 +123,6 @@ class InvokeResult:
     init_duration: float | None
     duration: float
     raw_payload: bytes = dataclasses.field(repr=False, default=b"")
-
-
-@dataclass(frozen=True)
-class Accepted:
-    """What `Invoke` with `InvocationType=Event` returns: 202, and the event is queued."""
-
-    status_code: int
-    request_id: str
-
-
-@dataclass(frozen=True)
-class Attempt:
-    """One delivery of an async event: an invocation, or a throttle."""
-
-    number: int
-    started_at: float
-    ended_at: float
-    status: str  # "succeeded", "failed" or "throttled"
-    environment_id: str | None = None
-    cold_start: bool = False
-    error_type: str | None = None
-    log_result: str = ""
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """How an accepted async event ended: exactly one per event."""
-
-    request_id: str
-    event: Any
-    status: str  # "succeeded" or "failed"
-    condition: str  # "Success", "RetriesExhausted", "EventAgeExceeded", or the zero-concurrency one
-    attempts: int
-    payload: Any
-    function_error: str | None
-    function_name: str
-    accepted_at: float
-    finished_at: float
-    history: tuple[Attempt, ...] = ()
-    environment_id: str | None = None
-    cold_start: bool = False
-    init_duration: float | None = None
-
-
-def _decode(body: bytes) -> Any:
-    try:
-        return runtime.unmarshal_request(body)
-    except runtime.Fault:
-        return body
 
 
 # Real seconds between a handing-over thread's looks at whether the simulation is free, and
@@ -290,23 +199,6 @@ class _HandoverDriver:
         pass
 
 
-@dataclass
-class _QueuedEvent:
-    request_id: str
-    body: bytes
-    accepted_at: float
-    history: list[Attempt] = field(default_factory=list)
-    throttles: int = 0
-    last: Invocation | None = None
-    timer: TimerHandle | None = None
-    outcome: Outcome | None = None
-    duplicate: bool = False
-
-    @property
-    def invocations(self) -> int:
-        return sum(1 for attempt in self.history if attempt.status != "throttled")
-
-
 class LambdaFunction(FunctionTarget):
     """A deployed function: `invoke`, `invoke_async`, its environments and `outcomes`."""
 
@@ -318,12 +210,12 @@ class LambdaFunction(FunctionTarget):
         self.environments: list[ExecutionEnvironment] = []
         self.outcomes: list[Outcome] = []
         self.invocations: list[InvokeResult] = []
-        # Accepted events without an outcome yet (a dict: removal in O(1), insertion order kept).
-        self._queue: dict[int, _QueuedEvent] = {}
         self._frozen: list[ExecutionEnvironment] = []
         self._busy = 0
         self._faults: list[str] = []
         self._clock = runtime_.clock
+        # Accepted events without an outcome yet, and their delivery.
+        self.queue = AsyncQueue(self, invoker)
 
     @property
     def name(self) -> str:
@@ -545,21 +437,7 @@ class LambdaFunction(FunctionTarget):
     # -- asynchronous --------------------------------------------------------------------------
     def invoke_async(self, event: Any) -> Accepted:
         """Invoke asynchronously (`Event`): queue the event and return 202 at once."""
-        self.invoker._check_open(f"{self.name}.invoke_async()")
-        body = runtime.encode_event(event, limit=runtime.MAX_ASYNC_PAYLOAD)
-        queued = _QueuedEvent(self.invoker._request_id(), body, self._clock.time())
-        self._queue[id(queued)] = queued
-        delivery = self.invoker.delivery
-        delay = 0.0
-        if delivery.mode == "at-least-once":
-            rng = self.invoker.random
-            delay = rng.random()  # shuffles events accepted together
-            if rng.random() < delivery.duplicate_rate:
-                twin = dataclasses.replace(queued, history=[], duplicate=True)
-                self._queue[id(twin)] = twin
-                self._schedule(twin, self._clock.time() + delay + rng.random())
-        self._schedule(queued, self._clock.time() + delay)
-        return Accepted(status_code=202, request_id=queued.request_id)
+        return self.queue.accept(event)
 
     async def ainvoke_async(self, event: Any) -> Accepted:
         """`invoke_async`, for async tests."""
@@ -589,128 +467,6 @@ class LambdaFunction(FunctionTarget):
                 "Rate Exceeded.", "injected by inject_faults(throttles=...).",
                 reason="ReservedFunctionConcurrentInvocationLimitExceeded")
         return ServiceException("Lambda service error (injected)")
-
-    def _schedule(self, queued: _QueuedEvent, when: float) -> None:
-        queued.timer = self._clock.call_at(when, lambda: self._deliver(queued))
-
-    def _deliver(self, queued: _QueuedEvent) -> None:
-        queued.timer = None
-        now = self._clock.time()
-        if self.settings.reserved_concurrent_executions == 0:
-            self._finish(queued, self.invoker.delivery.zero_concurrency_condition)
-            return
-        env = None if self._take_fault() is not None else self._acquire()
-        if env is None:
-            queued.throttles += 1
-            queued.history.append(Attempt(len(queued.history) + 1, now, now, "throttled",
-                                          error_type="TooManyRequestsException"))
-            backoff = min(THROTTLE_BACKOFF_FIRST * 2 ** (queued.throttles - 1), THROTTLE_BACKOFF_MAX)
-            self._retry_or_expire(queued, now + backoff)
-            return
-        invocation = self._new_invocation(
-            queued.body, request_id=queued.request_id, synchronous=False,
-            attempt=queued.invocations + 1,
-        )
-        invocation.add_done_callback(lambda inv: self._attempt_done(queued, inv))
-        env.begin(invocation)
-
-    def _attempt_done(self, queued: _QueuedEvent, invocation: Invocation) -> None:
-        env = invocation.environment
-        failed = invocation.function_error is not None
-        queued.last = invocation
-        queued.history.append(Attempt(
-            len(queued.history) + 1, invocation.started_at, invocation.ended_at,
-            "failed" if failed else "succeeded",
-            environment_id=env.id if env is not None else None,
-            cold_start=invocation.cold_start, error_type=invocation.error_type,
-            log_result=invocation.log.tail(),
-        ))
-        self.invoker._record_invocation(self, invocation, kind="Event")
-        if queued.duplicate:
-            # An extra delivery of an event whose outcome its original decides.
-            del self._queue[id(queued)]
-            return
-        if not failed:
-            self._finish(queued, "Success")
-            return
-        made = queued.invocations
-        if made > self.settings.maximum_retry_attempts:
-            self._finish(queued, "RetriesExhausted")
-            return
-        self._retry_or_expire(queued, self._clock.time() + RETRY_DELAYS[made - 1])
-
-    def _retry_or_expire(self, queued: _QueuedEvent, when: float) -> None:
-        # The event age is checked before the next attempt is scheduled [OBS L1/L2].
-        if when - queued.accepted_at >= self.settings.maximum_event_age_in_seconds:
-            self._finish(queued, "EventAgeExceeded")
-        else:
-            self._schedule(queued, when)
-
-    def _finish(self, queued: _QueuedEvent, condition: str) -> None:
-        if queued.duplicate:
-            del self._queue[id(queued)]
-            return
-        now = self._clock.time()
-        last = queued.last
-        success = condition == "Success"
-        payload = _decode(last.response) if last is not None else None
-        env = last.environment if last is not None else None
-        outcome = Outcome(
-            request_id=queued.request_id,
-            event=_decode(queued.body),
-            status="succeeded" if success else "failed",
-            condition=condition,
-            attempts=queued.invocations,
-            payload=payload,
-            function_error=last.function_error if last is not None else None,
-            function_name=self.name,
-            accepted_at=queued.accepted_at,
-            finished_at=now,
-            history=tuple(queued.history),
-            environment_id=env.id if env is not None else None,
-            cold_start=last.cold_start if last is not None else False,
-            init_duration=last.init_duration if last is not None else None,
-        )
-        queued.outcome = outcome
-        del self._queue[id(queued)]
-        self.outcomes.append(outcome)
-        self.invoker._outcome_finished(self, outcome)
-        self._send_to_destinations(queued, outcome, last)
-
-    def _send_to_destinations(self, queued: _QueuedEvent, outcome: Outcome,
-                              last: Invocation | None) -> None:
-        settings = self.settings
-        success = outcome.status == "succeeded"
-        target = settings.on_success if success else settings.on_failure
-        now = self._clock.time()
-        if target is not None:
-            record = invocation_record(
-                when=now, request_id=queued.request_id, function_arn=settings.qualified_arn,
-                condition=outcome.condition, approximate_invoke_count=outcome.attempts,
-                request_payload=outcome.event, executed_version=settings.version,
-                function_error=outcome.function_error,
-                # A response that is not JSON (bytes, checked to be UTF-8) goes in as its text.
-                response_payload=(outcome.payload.decode("utf-8", "replace")
-                                  if isinstance(outcome.payload, bytes) else outcome.payload),
-                with_response=last is not None,
-            )
-            deliver(target, Delivery(
-                role="on_success" if success else "on_failure", record=record,
-                body=runtime.marshal_response(record).decode(), when=now, function=self,
-                success=success,
-            ), self.invoker)
-        if not success and settings.dead_letter_target is not None:
-            error = last.error_payload() if last is not None else None
-            if error is not None:
-                code, message = 200, str(error.get("errorMessage", ""))
-            else:
-                code, message = 429, "Rate Exceeded."
-            attributes = dlq_attributes(queued.request_id, code, message)
-            deliver(settings.dead_letter_target, Delivery(
-                role="dead_letter_target",
-                record={"body": outcome.event, "messageAttributes": attributes},
-                body=queued.body.decode("utf-8", "replace"), when=now, function=self, success=False,
-            ), self.invoker)
 
     def reconfigure(self, *, handler: Callable[..., Any] | str | None = None,
                     **changes: Any) -> None:
@@ -747,12 +503,10 @@ class LambdaFunction(FunctionTarget):
 
     def unfinished(self) -> list[str]:
         """Request ids of accepted events that have no outcome yet."""
-        return [queued.request_id for queued in self._queue.values() if not queued.duplicate]
+        return self.queue.unfinished()
 
     def close(self) -> None:
-        for queued in self._queue.values():
-            if queued.timer is not None:
-                queued.timer.cancel()
+        self.queue.close()
         for env in self.environments:
             env.shutdown(reason="shut down at the end of the test")
 
@@ -954,7 +708,7 @@ class Invoker:
         return self._finished[start:]
 
     def _idle(self) -> bool:
-        return self.busy == 0 and not any(fn._queue for fn in self.functions) and not any(
+        return self.busy == 0 and not any(fn.queue for fn in self.functions) and not any(
             pending() for pending in self.pending_work
         )
 

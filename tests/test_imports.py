@@ -1,5 +1,6 @@
-"""The package's import structure: destinations never import the invoker, and neither they,
-the invoker nor the moto bridge sit in an import circle (lazy and type-only imports count)."""
+"""The package's import structure: destinations and the async queue never import the invoker,
+and neither they, the invoker nor the moto bridge sit in an import circle (lazy and type-only
+imports count)."""
 
 from __future__ import annotations
 
@@ -65,9 +66,14 @@ def test_destinations_never_import_the_invoker() -> None:
     assert "pytest_lambda_async.invoker" not in import_graph()["pytest_lambda_async.destinations"]
 
 
-def test_no_import_circle_through_invoker_destinations_or_the_bridge() -> None:
+def test_the_async_queue_never_imports_the_invoker() -> None:
+    assert "pytest_lambda_async.invoker" not in import_graph()["pytest_lambda_async.asyncqueue"]
+
+
+def test_no_import_circle_through_invoker_queue_destinations_or_the_bridge() -> None:
     graph = import_graph()
-    ours = ["pytest_lambda_async.invoker", "pytest_lambda_async.destinations",
+    ours = ["pytest_lambda_async.invoker", "pytest_lambda_async.asyncqueue",
+            "pytest_lambda_async.destinations",
             *sorted(m for m in graph if m.startswith("pytest_lambda_async.aws"))]
     assert len(ours) >= 8  # the bridge is a package: one module per concern
     assert {m: cycles_through(graph, m) for m in ours} == {m: [] for m in ours}
