@@ -268,17 +268,37 @@ def check_request_body(body: bytes) -> None:
         raise invalid
 
 
+# Whether a code object's file is one of this package's, by absolute file name (a relative one
+# depends on the working directory, so it is worked out each time).
+_OURS: dict[str, bool] = {}
+
+
+def _ours(filename: str) -> bool:
+    ours = _OURS.get(filename)
+    if ours is None:
+        ours = os.path.abspath(filename).startswith(_PACKAGE_PREFIX)
+        if os.path.isabs(filename):
+            _OURS[filename] = ours
+    return ours
+
+
 def error_payload(exc: BaseException, request_id: str) -> dict[str, Any]:
     """The payload of a function error, as `bootstrap.handle_event_request` builds it."""
-    frames = [
-        (f.filename, f.lineno or 0, f.name, f.line)
-        for f in traceback.extract_tb(exc.__traceback__)
-    ]
     # The runtime drops its own frames (bootstrap.py) from the front; we drop ours, wherever
     # they are (the import guard wraps a loader). An init error keeps importlib's frames, as
     # on AWS.
-    frames = [frame for frame in frames
-              if not os.path.abspath(frame[0]).startswith(_PACKAGE_PREFIX)]
+    tb = exc.__traceback__
+    if getattr(sys, "tracebacklimit", None) is not None:
+        # The limit counts every frame, ours too, as traceback.extract_tb counts them.
+        summary = traceback.extract_tb(tb)
+    else:
+        # traceback.extract_tb's frames and lines, without what the stack trace does not show:
+        # column positions, and the source lines (and file checks) of our own frames.
+        summary = traceback.StackSummary.extract(
+            (frame, lineno) for frame, lineno in traceback.walk_tb(tb)
+            if not _ours(frame.f_code.co_filename)
+        )
+    frames = [(f.filename, f.lineno or 0, f.name, f.line) for f in summary if not _ours(f.filename)]
     return make_error(str(exc), type(exc).__name__, traceback.format_list(frames), request_id)
 
 

@@ -1,0 +1,153 @@
+"""`runtime.error_payload` builds the stack trace without traceback.extract_tb's column positions
+and without looking up the source of the plugin's own frames: the payload stays exactly what
+extract_tb and the runtime's frame filter gave (the reference below, the implementation before)."""
+
+from __future__ import annotations
+
+import os
+import sys
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pytest_lambda_async import runtime
+
+
+def reference_error_payload(exc: BaseException, request_id: str) -> dict[str, Any]:
+    frames = [(f.filename, f.lineno or 0, f.name, f.line) for f in traceback.extract_tb(exc.__traceback__)]
+    frames = [frame for frame in frames
+              if not os.path.abspath(frame[0]).startswith(runtime._PACKAGE_PREFIX)]
+    return runtime.make_error(str(exc), type(exc).__name__, traceback.format_list(frames), request_id)
+
+
+def caught(call: Callable[[], Any]) -> BaseException:
+    try:
+        call()
+    except BaseException as exc:  # whatever the case raises
+        return exc
+    raise AssertionError("the case did not raise")
+
+
+def check(exc: BaseException) -> dict[str, Any]:
+    payload = runtime.error_payload(exc, "req-1")
+    assert payload == reference_error_payload(exc, "req-1")
+    return payload
+
+
+def nested() -> None:
+    def inner() -> None:
+        raise ValueError("deep")
+
+    def middle() -> None:
+        inner()
+
+    middle()
+
+
+def recurse(n: int) -> None:
+    if n == 0:
+        raise RecursionError("bottom")
+    recurse(n - 1)
+
+
+def multi_line() -> None:
+    values = {"a": 1}
+    print(
+        "x",
+        values[
+            "missing"
+        ],
+    )
+
+
+def in_comprehension() -> list[int]:
+    return [1 // (n - n) for n in range(3)]
+
+
+def in_generator() -> list[int]:
+    return list(int(s) for s in ["1", "x"])
+
+
+def test_nested_frames() -> None:
+    payload = check(caught(nested))
+    assert [line.split(", in ")[-1].split("\n")[0] for line in payload["stackTrace"]] == [
+        "caught", "nested", "middle", "inner"]
+
+
+def test_recursion_collapses_repeated_frames_as_before() -> None:
+    payload = check(caught(lambda: recurse(10)))
+    assert any("Previous line repeated" in line for line in payload["stackTrace"])
+
+
+@pytest.mark.parametrize("case", [multi_line, in_comprehension, in_generator, lambda: 1 / 0])
+def test_lines_of_multi_line_expressions_comprehensions_generators_and_lambdas(
+        case: Callable[[], Any]) -> None:
+    check(caught(case))
+
+
+def test_no_traceback() -> None:
+    assert check(ValueError("never raised"))["stackTrace"] == []
+
+
+def test_the_plugins_own_frames_are_dropped_and_importlibs_kept(tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "broken_init_module.py").write_text("x = 1\nraise KeyError('at import')\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    exc = caught(lambda: runtime.load_module("broken_init_module"))
+    payload = check(exc)
+    text = "".join(payload["stackTrace"])
+    assert "importlib" in text and "broken_init_module.py" in text
+    assert "runtime.py" not in text
+
+
+def test_a_source_file_changed_on_disk_is_read_again(tmp_path: Path) -> None:
+    source = tmp_path / "changing_module.py"
+    source.write_text("def fail():\n    raise ValueError('v1')\n")
+    namespace: dict[str, Any] = {}
+    exec(compile(source.read_text(), str(source), "exec"), namespace)
+    first = check(caught(namespace["fail"]))
+    assert "raise ValueError('v1')" in first["stackTrace"][-1]
+    source.write_text("def fail():\n    raise ValueError('the second version, longer')\n")
+    second = check(caught(namespace["fail"]))
+    assert "the second version, longer" in second["stackTrace"][-1]
+
+
+def test_a_relative_file_name_follows_the_working_directory(tmp_path: Path,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "relative_module.py").write_text("def fail():\n    raise ValueError('relative')\n")
+    namespace: dict[str, Any] = {}
+    exec(compile((tmp_path / "relative_module.py").read_text(), "relative_module.py", "exec"), namespace)
+    payload = check(caught(namespace["fail"]))
+    assert 'File "relative_module.py", line 2' in payload["stackTrace"][-1]
+    # The same relative name, run from inside the package's directory, is one of "ours".
+    monkeypatch.chdir(Path(runtime.__file__).parent)
+    check(caught(namespace["fail"]))
+
+
+@pytest.mark.parametrize("limit", [0, 1, 2, 3, 4, -1])
+def test_sys_tracebacklimit_counts_every_frame_the_plugins_too(
+        limit: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "limited_init_module.py").write_text("raise KeyError('at import')\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    exc = caught(lambda: runtime.load_module("limited_init_module"))
+    monkeypatch.setattr(sys, "tracebacklimit", limit, raising=False)
+    check(exc)
+    check(caught(nested))
+
+
+def test_through_an_invocation(lambda_invoker: Any) -> None:
+    captured: list[BaseException] = []
+
+    def handler(event: Any, context: Any) -> None:
+        try:
+            nested()
+        except ValueError as exc:
+            captured.append(exc)
+            raise
+
+    result = lambda_invoker.deploy(handler).invoke({})
+    assert result.payload == reference_error_payload(captured[0], result.request_id)
