@@ -318,9 +318,8 @@ class AsyncQueue:
                 with_response=last is not None,
             )
             deliver(target, Delivery(
-                role="on_success" if success else "on_failure", record=record,
-                body=runtime.marshal_response(record).decode(), when=now, function=function,
-                success=success,
+                role="on_success" if success else "on_failure", record=record, when=now,
+                function=function, success=success,
             ), self.invoker)
         if not success and settings.dead_letter_target is not None:
             error = last.error_payload() if last is not None else None
@@ -332,6 +331,6 @@ class AsyncQueue:
             deliver(settings.dead_letter_target, Delivery(
                 role="dead_letter_target",
                 record={"body": outcome.event, "messageAttributes": attributes},
-                body=queued.body.decode("utf-8", "replace"), when=now, function=function,
+                text=queued.body.decode("utf-8", "replace"), when=now, function=function,
                 success=False,
             ), self.invoker)

@@ -12,6 +12,7 @@ invoker's `LambdaFunction` is one), and `deliver` reaches the invoker through `T
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 import json
 import re
 import uuid
@@ -19,6 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
+from . import runtime
 from .errors import InvalidParameterValueException
 from .events._base import iso
 from .events.records import eventbridge_event
@@ -144,7 +146,10 @@ def check_target(target: Any, role: str) -> None:
         )
 
 
+@functools.lru_cache(maxsize=64)
 def timestamp(when: float, *, milliseconds: bool = True) -> str:
+    # Cached: the outcomes of a drain finish at a few simulated instants, and each record
+    # and envelope is stamped with one.
     return iso(when, milliseconds=milliseconds)
 
 
@@ -216,10 +221,19 @@ class Delivery:
 
     role: str  # "on_success", "on_failure" or "dead_letter_target"
     record: dict[str, Any]  # the invocation record; for a DLQ, {"body": ..., "messageAttributes": ...}
-    body: str  # the message body as sent (JSON text)
     when: float
     function: Deployed
     success: bool
+    # The message body when it is not the record's JSON (a DLQ message: the event as sent).
+    text: str | None = None
+
+    @functools.cached_property
+    def body(self) -> str:
+        """The message body as sent (JSON text), made when a target first needs it: a `Sink`
+        or a function takes the record itself."""
+        if self.text is not None:
+            return self.text
+        return runtime.marshal_response(self.record).decode()
 
 
 # moto delivery, installed by the moto bridge (aws/) while moto is active: returns True when it delivered.
