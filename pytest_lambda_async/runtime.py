@@ -10,12 +10,13 @@ import contextlib
 import decimal
 import importlib
 import importlib.util
+import linecache
 import math
 import os
 import re
 import sys
 import traceback
-from types import ModuleType
+from types import ModuleType, TracebackType
 from typing import Any
 
 import simplejson
@@ -30,6 +31,8 @@ MAX_RESPONSE_PAYLOAD = 6291556
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
 _PACKAGE_PREFIX = _PACKAGE_DIR + os.sep
 _ERROR_INDENT = "\u00a0"
+# traceback collapses a frame repeated more often than this into "[Previous line repeated ...]".
+_RECURSIVE_CUTOFF = 3
 
 
 class Fault(Exception):
@@ -288,18 +291,49 @@ def error_payload(exc: BaseException, request_id: str) -> dict[str, Any]:
     # they are (the import guard wraps a loader). An init error keeps importlib's frames, as
     # on AWS.
     tb = exc.__traceback__
-    if getattr(sys, "tracebacklimit", None) is not None:
+    trace = _stack_trace(tb) if getattr(sys, "tracebacklimit", None) is None else None
+    if trace is None:
         # The limit counts every frame, ours too, as traceback.extract_tb counts them.
-        summary = traceback.extract_tb(tb)
-    else:
-        # traceback.extract_tb's frames and lines, without what the stack trace does not show:
-        # column positions, and the source lines (and file checks) of our own frames.
-        summary = traceback.StackSummary.extract(
-            (frame, lineno) for frame, lineno in traceback.walk_tb(tb)
-            if not _ours(frame.f_code.co_filename)
-        )
-    frames = [(f.filename, f.lineno or 0, f.name, f.line) for f in summary if not _ours(f.filename)]
-    return make_error(str(exc), type(exc).__name__, traceback.format_list(frames), request_id)
+        frames = [(f.filename, f.lineno or 0, f.name, f.line) for f in traceback.extract_tb(tb)]
+        trace = traceback.format_list([frame for frame in frames if not _ours(frame[0])])
+    return make_error(str(exc), type(exc).__name__, trace, request_id)
+
+
+def _stack_trace(tb: TracebackType | None) -> list[str] | None:
+    """What `traceback.format_list` makes of `traceback.extract_tb`'s frames without ours, made
+    directly: extract_tb's line lookups (`linecache`, each file checked once) without its
+    column positions, and format_list's text for a frame. None when a frame needs traceback
+    itself: a file name in <brackets>, a source line with characters that end lines for
+    `str.splitlines`, no line number, or a frame repeated often enough to be collapsed."""
+    kept: list[tuple[str, int, str]] = []
+    repeats = 0
+    while tb is not None:
+        frame = tb.tb_frame
+        code = frame.f_code
+        filename = code.co_filename
+        if not _ours(filename):
+            lineno = tb.tb_lineno
+            if lineno is None or filename.startswith("<"):
+                return None
+            linecache.lazycache(filename, frame.f_globals)
+            entry = (filename, lineno, code.co_name)
+            repeats = repeats + 1 if kept and kept[-1] == entry else 1
+            if repeats > _RECURSIVE_CUTOFF:
+                return None
+            kept.append(entry)
+        tb = tb.tb_next
+    for filename in {filename for filename, _, _ in kept}:
+        linecache.checkcache(filename)
+    trace = []
+    for filename, lineno, name in kept:
+        line = linecache.getline(filename, lineno).strip()
+        if not line:
+            trace.append(f'  File "{filename}", line {lineno}, in {name}\n')
+        elif line.isprintable():
+            trace.append(f'  File "{filename}", line {lineno}, in {name}\n    {line}\n')
+        else:
+            return None
+    return trace
 
 
 def make_error(

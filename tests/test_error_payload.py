@@ -82,6 +82,49 @@ def test_recursion_collapses_repeated_frames_as_before() -> None:
     assert any("Previous line repeated" in line for line in payload["stackTrace"])
 
 
+@pytest.mark.parametrize("depth", [1, 2, 3, 4, 5])
+def test_repeated_frames_at_the_cutoff(depth: int) -> None:
+    payload = check(caught(lambda: recurse(depth)))
+    assert any("Previous line repeated" in line for line in payload["stackTrace"]) is (depth > 3)
+
+
+def test_code_without_a_file() -> None:
+    namespace: dict[str, Any] = {}
+    exec(compile("def fail():\n    raise ValueError('from a string')\n", "<string>", "exec"), namespace)
+    check(caught(namespace["fail"]))
+    exec(compile("def fail():\n    raise ValueError('from a named string')\n", "<handler>", "exec"),
+         namespace)
+    check(caught(namespace["fail"]))
+
+
+def test_source_lines_with_tabs_and_other_line_breaks(tmp_path: Path) -> None:
+    source = tmp_path / "odd_lines.py"
+    source.write_text("def tab():\n    raise ValueError('a\tb')  # a tab\n"
+                      "def feed():\n    x = 1; raise ValueError('c')  # \x0c form feed\n"
+                      "def separator():\n    raise ValueError('\u2028')\n", encoding="utf-8")
+    namespace: dict[str, Any] = {}
+    exec(compile(source.read_text(encoding="utf-8"), str(source), "exec"), namespace)
+    for name in ("tab", "feed", "separator"):
+        check(caught(namespace[name]))
+
+
+def test_a_module_in_a_zip_file_is_read_through_its_loader(tmp_path: Path,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    import zipfile
+
+    archive = tmp_path / "zipped.zip"
+    with zipfile.ZipFile(archive, "w") as zipped:
+        zipped.writestr("zipped_module.py", "def fail():\n    raise ValueError('zipped')\n")
+    monkeypatch.syspath_prepend(str(archive))
+    import zipped_module
+
+    try:
+        payload = check(caught(zipped_module.fail))
+    finally:
+        sys.modules.pop("zipped_module", None)
+    assert "raise ValueError('zipped')" in payload["stackTrace"][-1]
+
+
 @pytest.mark.parametrize("case", [multi_line, in_comprehension, in_generator, lambda: 1 / 0])
 def test_lines_of_multi_line_expressions_comprehensions_generators_and_lambdas(
         case: Callable[[], Any]) -> None:
