@@ -9,9 +9,8 @@ dead-letter queue. Spec: `reference/aws-lambda-semantics.md` §1-§3.
 
 from __future__ import annotations
 
-import dataclasses
 import random
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 from . import runtime
@@ -116,21 +115,29 @@ def decode(body: bytes) -> Any:
         return body
 
 
-@dataclass
 class _QueuedEvent:
-    request_id: str
-    body: bytes
-    accepted_at: float
-    history: list[Attempt] = field(default_factory=list)
-    throttles: int = 0
-    last: Invocation | None = None
-    timer: TimerHandle | None = None
-    outcome: Outcome | None = None
-    duplicate: bool = False
+    """An accepted event on its way to its outcome: O(1) to update at each attempt."""
 
-    @property
-    def invocations(self) -> int:
-        return sum(1 for attempt in self.history if attempt.status != "throttled")
+    __slots__ = ("accepted_at", "body", "duplicate", "history", "invocations", "last", "request_id",
+                 "throttles", "timer")
+
+    def __init__(self, request_id: str, body: bytes, accepted_at: float, *,
+                 duplicate: bool = False) -> None:
+        self.request_id = request_id
+        self.body = body
+        self.accepted_at = accepted_at
+        self.duplicate = duplicate
+        # Every delivery (invocations and throttles), in order; the outcome's history.
+        self.history: list[Attempt] = []
+        # Attempts that reached the handler (throttles do not count against retries).
+        self.invocations = 0
+        self.throttles = 0
+        self.last: Invocation | None = None
+        self.timer: TimerHandle | None = None
+
+    def twin(self) -> _QueuedEvent:
+        """A second delivery of this event (at-least-once): its own history, no outcome."""
+        return _QueuedEvent(self.request_id, self.body, self.accepted_at, duplicate=True)
 
 
 class QueueFunction(Protocol):
@@ -178,6 +185,9 @@ class AsyncQueue:
         self._clock = function._clock
         # Accepted events without an outcome yet (a dict: removal in O(1), insertion order kept).
         self.events: dict[int, _QueuedEvent] = {}
+        # The function's qualified ARN, and the settings it was read from.
+        self._arn_of: FunctionSettings | None = None
+        self._qualified_arn = ""
 
     def __len__(self) -> int:
         return len(self.events)
@@ -195,7 +205,7 @@ class AsyncQueue:
             rng = self.invoker.random
             delay = rng.random()  # shuffles events accepted together
             if rng.random() < delivery.duplicate_rate:
-                twin = dataclasses.replace(queued, history=[], duplicate=True)
+                twin = queued.twin()
                 self.events[id(twin)] = twin
                 self._schedule(twin, self._clock.time() + delay + rng.random())
         self._schedule(queued, self._clock.time() + delay)
@@ -239,6 +249,7 @@ class AsyncQueue:
         env = invocation.environment
         failed = invocation.function_error is not None
         queued.last = invocation
+        queued.invocations += 1
         queued.history.append(Attempt(
             len(queued.history) + 1, invocation.started_at, invocation.ended_at,
             "failed" if failed else "succeeded",
@@ -293,7 +304,6 @@ class AsyncQueue:
             cold_start=last.cold_start if last is not None else False,
             init_duration=last.init_duration if last is not None else None,
         )
-        queued.outcome = outcome
         del self.events[id(queued)]
         function.outcomes.append(outcome)
         self.invoker._outcome_finished(function, outcome)
@@ -307,8 +317,10 @@ class AsyncQueue:
         target = settings.on_success if success else settings.on_failure
         now = self._clock.time()
         if target is not None:
+            if self._arn_of is not settings:  # one ARN string for all the records
+                self._arn_of, self._qualified_arn = settings, settings.qualified_arn
             record = invocation_record(
-                when=now, request_id=queued.request_id, function_arn=settings.qualified_arn,
+                when=now, request_id=queued.request_id, function_arn=self._qualified_arn,
                 condition=outcome.condition, approximate_invoke_count=outcome.attempts,
                 request_payload=outcome.event, executed_version=settings.version,
                 function_error=outcome.function_error,
