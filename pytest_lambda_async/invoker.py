@@ -37,7 +37,6 @@ from .environment import (
     ExecutionEnvironment,
     FunctionRuntime,
     Invocation,
-    simulation_scope,
 )
 from .errors import (
     InvalidParameterValueException,
@@ -46,6 +45,7 @@ from .errors import (
     TooManyRequestsException,
 )
 from .process import ProcessSnapshot, chdir_watch
+from .scopes import simulation_scope
 from .timepatch import TimePatches
 from .validation import handler_string, positive_number, sink_name, whole_number
 
