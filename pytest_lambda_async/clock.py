@@ -210,8 +210,13 @@ class VirtualClock:
         (time is then set to `until_time`), or when nothing is left to run.
         """
         with self.run_scope():
-            self._real_anchor = self._last_step = None
-            self._run(until_time, until)
+            self.run_in_scope(until_time=until_time, until=until)
+
+    def run_in_scope(self, *, until_time: float | None = None,
+                     until: Callable[[], bool] | None = None) -> None:
+        """`run`, for a caller that holds the run scope already."""
+        self._real_anchor = self._last_step = None
+        self._run(until_time, until)
 
     def _run(self, until_time: float | None, until: Callable[[], bool] | None) -> None:
         stalled = 0

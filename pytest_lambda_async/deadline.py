@@ -16,6 +16,7 @@ import atexit
 import signal
 import sys
 import threading
+from collections.abc import Callable
 from types import FrameType
 from typing import Any, NoReturn
 
@@ -242,6 +243,9 @@ class RealTimeGuard:
         self._armed = False
         self._exit_hook = False
         self._handler: Any = None
+        # Called when the guard is taken down with the simulation left (its next tick, or
+        # release()): what the simulation left installed along with it goes too.
+        self.on_idle_disarm: list[Callable[[], None]] = []
         # The alarm someone else had set (pytest-timeout, say), as a monotonic time, or 0.
         self._previous_due = 0.0
 
@@ -264,10 +268,17 @@ class RealTimeGuard:
     def __exit__(self, *exc: object) -> None:
         self.depth -= 1
 
+    @property
+    def armed(self) -> bool:
+        return self._armed
+
     def release(self) -> None:
         """Disarm now, if the simulation is not running (the end of a test)."""
-        if self.depth == 0 and self._armed:
-            self._disarm()
+        if self.depth == 0:
+            if self._armed:
+                self._disarm()
+            for hook in self.on_idle_disarm:
+                hook()
 
     def _disarm(self) -> None:
         self._armed = False
@@ -284,6 +295,8 @@ class RealTimeGuard:
         if self.depth == 0:
             if self._armed:
                 self._disarm()
+            for hook in self.on_idle_disarm:
+                hook()
             return True
         if self._previous_due and RealTime.monotonic() >= self._previous_due:
             # Give the alarm back to its owner; it arrives a moment later, as it would have.

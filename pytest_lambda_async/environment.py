@@ -48,17 +48,6 @@ _PYTHON = f"python{sys.version_info.major}.{sys.version_info.minor}"
 _RUNTIME_VERSION = f"python:{sys.version_info.major}.{sys.version_info.minor}.v1"
 _RUNTIME_HASH = hashlib.sha256(f"pytest-lambda-async {_RUNTIME_VERSION}".encode()).hexdigest()
 _LIBRARY_DIRS = (f"{os.sep}site-packages{os.sep}", f"{os.sep}dist-packages{os.sep}")
-# Module globals of libraries (imported once per test process) that on Lambda live once per
-# execution environment, each being a process of its own: (module, name, the value a fresh
-# process starts with). Every environment keeps its own value of each, so that Powertools marks
-# the first invocation of every environment as its cold start, and only that one.
-PER_ENVIRONMENT_GLOBALS: list[tuple[str, str, Any]] = [
-    ("aws_lambda_powertools.logging.logger", "is_cold_start", True),
-    ("aws_lambda_powertools.tracing.tracer", "is_cold_start", True),
-    ("aws_lambda_powertools.metrics.base", "is_cold_start", True),
-    ("aws_lambda_powertools.metrics.provider.cold_start", "is_cold_start", True),
-]
-_MISSING = object()
 
 
 class EnvironmentState(str, enum.Enum):
@@ -328,30 +317,6 @@ class ExecutionEnvironment:
         # time, so this is bounded by the whole timeout, not by what is left of it.
         limit = INIT_TIMEOUT if init else function.settings.timeout
         return UserCode(self, invocation, deadline, init, min(function.real_time_budget, limit))
-
-    def _enter_globals(self) -> dict[tuple[str, str], Any]:
-        """Put this environment's own values of `PER_ENVIRONMENT_GLOBALS`; return what was there."""
-        previous: dict[tuple[str, str], Any] = {}
-        for modname, name, fresh in PER_ENVIRONMENT_GLOBALS:
-            module = sys.modules.get(modname)
-            if module is not None:
-                previous[modname, name] = getattr(module, name, _MISSING)
-                setattr(module, name, self._globals.get((modname, name), fresh))
-        return previous
-
-    def _leave_globals(self, previous: dict[tuple[str, str], Any]) -> None:
-        for modname, name, _fresh in PER_ENVIRONMENT_GLOBALS:
-            module = sys.modules.get(modname)
-            if module is None or not hasattr(module, name):
-                continue
-            # This environment's value, whether its code imported the module just now or not.
-            self._globals[modname, name] = getattr(module, name)
-            if (modname, name) in previous:
-                value = previous[modname, name]
-                if value is _MISSING:
-                    delattr(module, name)
-                else:
-                    setattr(module, name, value)
 
     # -- the life of an invocation ---------------------------------------------------------
     def begin(self, invocation: Invocation) -> None:

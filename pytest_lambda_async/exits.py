@@ -19,6 +19,8 @@ from typing import Any, NoReturn
 
 from . import deadline
 
+_MAIN_THREAD = threading.main_thread().ident
+
 
 class ProcessExit(SystemExit):
     """`os._exit(code)` called by handler code: on Lambda, the runtime process ends here.
@@ -62,7 +64,12 @@ def exit_output(exc: BaseException) -> str:
 
 
 class _Interrupts:
-    """Installed while the simulation runs (main thread only): SIGINT and `os._exit`."""
+    """Installed while the simulation runs: a SIGINT handler (main thread only) and `os._exit`.
+
+    On the main thread both stay between invocations, until the real-time guard's next tick
+    finds the simulation left (a tenth of a second) or the test ends: putting them in and out
+    costs more system calls than the rest of an invocation. Outside handler code they pass
+    straight through to what they replaced."""
 
     def __init__(self) -> None:
         self.real = False
@@ -71,19 +78,24 @@ class _Interrupts:
         self._pid = 0
         self._real_exit = os._exit
         self._handler = self._on_sigint  # one bound method, compared by identity
+        self._exit_wrapper = self._exit  # the same
 
     def install(self) -> None:
         self.real = False
-        self._pid = os.getpid()
-        os._exit = self._exit  # type: ignore[assignment]
-        if threading.get_ident() != threading.main_thread().ident:
+        if os._exit is not self._exit_wrapper:
+            self._pid = os.getpid()
+            os._exit = self._exit_wrapper  # type: ignore[assignment]
+        if threading.get_ident() != _MAIN_THREAD:
             return
-        # The C function: the module's wrapper converts to enums, paid on every invoke.
+        if self._installed and _signal.getsignal(signal.SIGINT) is self._handler:
+            return  # still installed from the last time the simulation ran
+        # The C function: the module's wrapper converts to enums.
         self._previous = _signal.signal(signal.SIGINT, self._handler)
         self._installed = True
 
     def uninstall(self) -> None:
-        os._exit = self._real_exit
+        if os._exit is self._exit_wrapper:
+            os._exit = self._real_exit
         if self._installed:
             self._installed = False
             if _signal.getsignal(signal.SIGINT) is self._handler:
@@ -112,3 +124,6 @@ class _Interrupts:
 
 
 interrupts = _Interrupts()
+# The main thread's wrapper stays installed between invocations (see SimulationScope): the
+# real-time guard takes it down once the simulation is left, with itself.
+deadline.real_time_guard.on_idle_disarm.append(interrupts.uninstall)

@@ -318,7 +318,7 @@ class LambdaFunction(FunctionTarget):
         try:
             invocation, env = self._new_request(event, client_context)
             env.begin(invocation)
-            self._clock.run(until=lambda: invocation.done)
+            self._clock.run_in_scope(until=lambda: invocation.done)
         finally:
             simulation_scope.__exit__()
         self.invoker._raise_misuse()

@@ -4,7 +4,8 @@ On Lambda such a thread is frozen with its environment and never holds anything 
 interpreter would wait for every non-daemon thread before exiting, so a handler that started a
 thread that never ends would hang pytest after its summary. Threads that handler code starts
 are noted; if any is still running when the interpreter shuts down, the process ends without
-waiting for it (after the usual `atexit` functions), with pytest's own exit status.
+waiting for it (after the usual `atexit` functions), with pytest's own exit status. The
+threads are noted as handler code starts them (`realwork.ThreadWaits`).
 """
 
 from __future__ import annotations
@@ -22,26 +23,16 @@ _started: weakref.WeakSet[threading.Thread] = weakref.WeakSet()
 _registered = False
 # pytest's exit status, set by the plugin at the end of the session.
 exit_status = 0
-_active: dict[int, threading.Thread] = threading._active  # type: ignore[attr-defined]
 
 
-def snapshot() -> dict[int, threading.Thread]:
-    """The running threads, taken when handler code starts (a small dict copy)."""
-    return _active.copy()
-
-
-def note_new(before: dict[int, threading.Thread]) -> None:
-    """Handler code has returned: note the non-daemon threads it started that still run."""
-    if len(_active) <= len(before):
-        return
+def note(thread: threading.Thread) -> None:
+    """Handler code starts `thread`, a non-daemon thread: it must not hold up pytest's exit."""
     global _registered
-    for ident, thread in list(_active.items()):
-        if ident not in before and not thread.daemon:
-            _started.add(thread)
-            if not _registered:
-                _registered = True
-                # Called by threading._shutdown before it joins non-daemon threads.
-                threading._register_atexit(_at_shutdown)  # type: ignore[attr-defined]
+    _started.add(thread)
+    if not _registered:
+        _registered = True
+        # Called by threading._shutdown before it joins non-daemon threads.
+        threading._register_atexit(_at_shutdown)  # type: ignore[attr-defined]
 
 
 def running() -> list[threading.Thread]:

@@ -146,6 +146,22 @@ def _routed(stream: Any) -> Any:
     return entry[1]
 
 
+def route_output(log: InvocationLog, request_id: str) -> tuple[Any, Any, str]:
+    """Route output to `log` from now on (handler code starts); returns what `restore_output`
+    puts back. Re-entrant."""
+    saved = (sys.stdout, sys.stderr, _HANDLER.request_id)
+    sys.stdout = _routed(saved[0])
+    sys.stderr = _routed(saved[1])
+    _HANDLER.request_id = request_id
+    _current.append((log, threading.get_ident()))
+    return saved
+
+
+def restore_output(saved: tuple[Any, Any, str]) -> None:
+    _current.pop()
+    sys.stdout, sys.stderr, _HANDLER.request_id = saved
+
+
 class LogRouting:
     """Route output to `log` while handler code runs (a re-entrant scope)."""
 

@@ -33,7 +33,7 @@ from collections.abc import Callable, Iterable
 from types import CodeType, FrameType
 from typing import Any
 
-from . import deadline
+from . import deadline, leftover_threads
 from .clock import RealTime
 
 # After the last data of a reply arrived, how long a connection stays in flight (real seconds)
@@ -97,7 +97,8 @@ class ThreadWaits:
     """Thread bookkeeping while handler code runs, installed at the first handler code of the
     process and kept (outside handler code every wrapper calls straight through):
 
-    - `Thread.start` notes the threads handler code starts (see `busy_threads`);
+    - `Thread.start` notes the threads handler code starts (see `busy_threads`), and the
+      non-daemon ones among them, which must not keep pytest alive (see `leftover_threads`);
     - a `def` handler that blocks on a thread (`Future.result()`, `Event.wait()`, `Queue.get()`,
       `Thread.join()`) waits in real time: that time passes on the simulated clock too, counts
       in the invocation's duration, ends at its deadline and is capped by `lambda_blocking_limit`.
@@ -141,6 +142,8 @@ class ThreadWaits:
                     owner = _handler_threads.get(threading.current_thread())
                     if owner is not None:
                         _handler_threads[self] = owner
+                if not self.daemon and self in _handler_threads:
+                    leftover_threads.note(self)
             start(self)
 
         wait.__wrapped__ = condition_wait  # type: ignore[attr-defined]

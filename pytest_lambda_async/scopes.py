@@ -13,14 +13,15 @@ import os
 import sys
 import tempfile
 import threading
-from typing import TYPE_CHECKING
+from asyncio import events as _events
+from asyncio.events import _get_running_loop, _set_running_loop
+from typing import TYPE_CHECKING, Any
 
-from . import deadline as deadline_module
-from . import leftover_threads, threads
-from .deadline import RunningHandler, real_time_guard
+from . import threads
+from .deadline import RunningHandler, _running, real_time_guard
 from .exits import interrupts
-from .logs import LogRouting, lambda_log_handler
-from .loop import no_running_loop, swap_policy
+from .logs import lambda_log_handler, restore_output, route_output
+from .loop import no_running_loop
 from .process import chdir_watch
 
 if TYPE_CHECKING:
@@ -28,13 +29,61 @@ if TYPE_CHECKING:
 
 _TRACE_KEY = os.environ.encodekey("_X_AMZN_TRACE_ID")
 
+# Module globals of libraries (imported once per test process) that on Lambda live once per
+# execution environment, each being a process of its own: (module, name, the value a fresh
+# process starts with). Every environment keeps its own value of each, so that Powertools marks
+# the first invocation of every environment as its cold start, and only that one.
+PER_ENVIRONMENT_GLOBALS: list[tuple[str, str, Any]] = [
+    ("aws_lambda_powertools.logging.logger", "is_cold_start", True),
+    ("aws_lambda_powertools.tracing.tracer", "is_cold_start", True),
+    ("aws_lambda_powertools.metrics.base", "is_cold_start", True),
+    ("aws_lambda_powertools.metrics.provider.cold_start", "is_cold_start", True),
+]
+_MISSING = object()
+_GLOBALS_PACKAGES = frozenset(module.partition(".")[0] for module, _, _ in PER_ENVIRONMENT_GLOBALS)
+
+
+def _libraries_with_globals_loaded() -> bool:
+    modules = sys.modules
+    return any(package in modules for package in _GLOBALS_PACKAGES)
+
+
+def enter_globals(kept: dict[tuple[str, str], Any]) -> dict[tuple[str, str], Any]:
+    """Put an environment's own values (`kept`) of `PER_ENVIRONMENT_GLOBALS`; return what was
+    there."""
+    previous: dict[tuple[str, str], Any] = {}
+    for modname, name, fresh in PER_ENVIRONMENT_GLOBALS:
+        module = sys.modules.get(modname)
+        if module is not None:
+            previous[modname, name] = getattr(module, name, _MISSING)
+            setattr(module, name, kept.get((modname, name), fresh))
+    return previous
+
+
+def leave_globals(kept: dict[tuple[str, str], Any], previous: dict[tuple[str, str], Any]) -> None:
+    """Keep the environment's values in `kept`, and put back what `enter_globals` found."""
+    for modname, name, _fresh in PER_ENVIRONMENT_GLOBALS:
+        module = sys.modules.get(modname)
+        if module is None or not hasattr(module, name):
+            continue
+        # This environment's value, whether its code imported the module just now or not.
+        kept[modname, name] = getattr(module, name)
+        if (modname, name) in previous:
+            value = previous[modname, name]
+            if value is _MISSING:
+                delattr(module, name)
+            else:
+                setattr(module, name, value)
+
 
 class UserCode:
-    """The scope of `ExecutionEnvironment.user_code`. A class, not a generator: it is entered
-    at least once per invocation, and every microsecond there is paid by every test."""
+    """The scope of `ExecutionEnvironment.user_code`. A class, not a generator, with every step
+    inline: it is entered at least once per invocation, and every microsecond here is paid by
+    every test."""
 
-    __slots__ = ("_budget", "_cwd", "_deadline", "_env", "_init", "_inner", "_invocation", "_modules_mark",
-                 "_moves", "_path", "_path_copy", "_saved", "_threads")
+    __slots__ = ("_budget", "_cwd", "_deadline", "_env", "_globals", "_init", "_invocation",
+                 "_loop", "_modules_mark", "_moves", "_output", "_path", "_path_copy", "_policy",
+                 "_running", "_saved_environ", "_shadowed", "_tempdir")
 
     def __init__(self, env: ExecutionEnvironment, invocation: Invocation, deadline: float,
                  init: bool, budget: float) -> None:
@@ -45,7 +94,7 @@ class UserCode:
         self._budget = budget
 
     def __enter__(self) -> None:
-        env, invocation, init = self._env, self._invocation, self._init
+        env, invocation = self._env, self._invocation
         function = env.function
         # What can fail comes first, before anything is swapped.
         if function.on_first_code is not None:
@@ -53,10 +102,10 @@ class UserCode:
         if env.tmp is None:
             env._make_tmp()
         environ = os.environ
-        saved_data = environ._data  # type: ignore[attr-defined]
+        self._saved_environ = saved_data = environ._data  # type: ignore[attr-defined]
         data = saved_data.copy()
         data.update(env._encoded_env)
-        if init:
+        if self._init:
             data.pop(_TRACE_KEY, None)
         else:
             data[_TRACE_KEY] = environ.encodevalue(invocation.trace_id)
@@ -64,52 +113,16 @@ class UserCode:
         # cost of an invocation): code inside sees Lambda's variables through os.environ, and
         # whatever it sets there is gone when it returns.
         environ._data = data  # type: ignore[attr-defined]
-        shadowed = None
         modules = sys.modules
+        self._shadowed = None
         if env.user_modules:
-            shadowed = {name: modules.get(name) for name in env.user_modules}
+            self._shadowed = {name: modules.get(name) for name in env.user_modules}
             modules.update(env.user_modules)
         # What tells, on the way out, whether the code imported anything: modules are
         # appended to sys.modules, so the new ones are those after today's last.
         self._modules_mark = (len(modules), next(reversed(modules)))
-        self._enter_process(env)
-        self._saved = (saved_data, shadowed, swap_policy(env.policy), env._enter_globals(),
-                       tempfile.tempdir)
-        tempfile.tempdir = env.tmp
-        self._inner = inner = (
-            no_running_loop(),
-            LogRouting(invocation.log, "" if init else invocation.request_id),
-            RunningHandler(env.clock, self._deadline, self._budget),
-        )
-        for scope in inner:
-            scope.__enter__()
-        self._threads = leftover_threads.snapshot()
-
-    def __exit__(self, *exc: object) -> None:
-        leftover_threads.note_new(self._threads)
-        for scope in reversed(self._inner):
-            scope.__exit__()
-        saved_data, shadowed, previous_policy, previous_globals, previous_tempdir = self._saved
-        env = self._env
-        self._leave_process(env)
-        modules = sys.modules
-        if (len(modules), next(reversed(modules))) != self._modules_mark:
-            env._adopt_imported(self._modules_mark[1])
-        tempfile.tempdir = previous_tempdir
-        env._leave_globals(previous_globals)
-        swap_policy(previous_policy)
-        if shadowed is not None:
-            modules = sys.modules
-            for name, module in shadowed.items():
-                if module is None:
-                    modules.pop(name, None)
-                else:
-                    modules[name] = module
-        os.environ._data = saved_data  # type: ignore[attr-defined]
-
-    # cwd and sys.path: the environment's own once its code changed them (a process of its own
-    # on Lambda); the test's everywhere else.
-    def _enter_process(self, env: ExecutionEnvironment) -> None:
+        # cwd and sys.path: the environment's own once its code changed them (a process of its
+        # own on Lambda); the test's everywhere else.
         watch = chdir_watch
         self._cwd = cwd = watch.cwd()
         self._moves = watch.moves
@@ -121,8 +134,31 @@ class UserCode:
             self._path_copy = None
         else:
             self._path_copy = path[:]
+        self._policy = _events._event_loop_policy  # type: ignore[attr-defined]
+        _events._event_loop_policy = env.policy  # type: ignore[attr-defined]
+        self._globals = enter_globals(env._globals) if _libraries_with_globals_loaded() else None
+        self._tempdir = tempfile.tempdir
+        tempfile.tempdir = env.tmp
+        # A loop marked running on this thread (a test's, or the loop of a handler that made a
+        # nested invoke) is hidden: handler code may start its own.
+        self._loop = loop = _get_running_loop()
+        if loop is not None:
+            _set_running_loop(None)
+        self._output = route_output(invocation.log, "" if self._init else invocation.request_id)
+        self._running = running = RunningHandler(env.clock, self._deadline, self._budget)
+        _running.append(running)
 
-    def _leave_process(self, env: ExecutionEnvironment) -> None:
+    def __exit__(self, *exc: object) -> None:
+        running = self._running
+        if _running[-1] is running:
+            _running.pop()
+        else:
+            _running.remove(running)
+        restore_output(self._output)
+        if self._loop is not None:
+            _set_running_loop(self._loop)
+        env = self._env
+        # cwd and sys.path
         if env.cwd is not None or chdir_watch.moves != self._moves:
             self._leave_cwd(env)
         path, copy = self._path, self._path_copy
@@ -134,6 +170,21 @@ class UserCode:
             env.sys_path = list(current)
             sys.path = path
             path[:] = copy
+        modules = sys.modules
+        if (len(modules), next(reversed(modules))) != self._modules_mark:
+            env._adopt_imported(self._modules_mark[1])
+        tempfile.tempdir = self._tempdir
+        if self._globals is not None or _libraries_with_globals_loaded():
+            leave_globals(env._globals, self._globals or {})
+        _events._event_loop_policy = self._policy  # type: ignore[attr-defined]
+        shadowed = self._shadowed
+        if shadowed is not None:
+            for name, module in shadowed.items():
+                if module is None:
+                    modules.pop(name, None)
+                else:
+                    modules[name] = module
+        os.environ._data = self._saved_environ  # type: ignore[attr-defined]
 
     def _leave_cwd(self, env: ExecutionEnvironment) -> None:
         test_cwd = self._cwd
@@ -173,14 +224,11 @@ class SimulationScope:
 
     def enter_if_free(self) -> bool:
         """Enter unless another thread is in the simulation now (then return False)."""
-        if self._lock.acquire(blocking=False):
-            try:
-                self.__enter__()
-            finally:
-                self._lock.release()
-            return True
-        if threading.get_ident() in self._borrowers:
+        if self._borrowers and threading.get_ident() in self._borrowers:
             self.__enter__()
+            return True
+        if self._lock.acquire(blocking=False):
+            self._enter_locked()
             return True
         return False
 
@@ -199,32 +247,38 @@ class SimulationScope:
         self._borrowers[ident] = self._borrowers.get(ident, 0) + 1
 
     def __enter__(self) -> None:
-        ident = threading.get_ident()
-        if ident in self._borrowers:
+        if self._borrowers and threading.get_ident() in self._borrowers:
             self._borrow_lock.acquire()
-            self._borrowers[ident] += 1
+            self._borrowers[threading.get_ident()] += 1
             return
         self._lock.acquire()
+        self._enter_locked()
+
+    def _enter_locked(self) -> None:
         self.depth += 1
         if self.depth == 1:
-            self._owner = ident
+            self._owner = threading.get_ident()
             self._no_loop.__enter__()
             real_time_guard.__enter__()
             self._log_handler.__enter__()
             interrupts.install()
 
     def __exit__(self, *exc: object) -> None:
-        ident = threading.get_ident()
-        if ident in self._borrowers:
-            self._borrowers[ident] -= 1
-            if not self._borrowers[ident]:
-                del self._borrowers[ident]
-            self._borrow_lock.release()
-            return
+        if self._borrowers:
+            ident = threading.get_ident()
+            if ident in self._borrowers:
+                self._borrowers[ident] -= 1
+                if not self._borrowers[ident]:
+                    del self._borrowers[ident]
+                self._borrow_lock.release()
+                return
         self.depth -= 1
         if self.depth == 0:
             self._owner = None
-            interrupts.uninstall()
+            if not real_time_guard.armed:
+                # Else the SIGINT wrapper stays until the guard's next tick finds the simulation
+                # left, or the test ends: installing it costs two system calls per invoke.
+                interrupts.uninstall()
             self._log_handler.__exit__()
             real_time_guard.__exit__()
             self._no_loop.__exit__()
@@ -236,5 +290,4 @@ simulation_scope = SimulationScope()
 
 def _runs_handler_code(thread: int) -> bool:
     """True while `thread` is inside handler code (blocked there, if it is not this thread)."""
-    running = deadline_module._running
-    return bool(running) and running[-1].thread == thread
+    return bool(_running) and _running[-1].thread == thread
