@@ -209,6 +209,7 @@ def time_read() -> None:
     running.poll_at = clock._now
 
 
+_MAIN_THREAD = threading.main_thread().ident
 # How often the real-time guard looks at the running handler code.
 _GUARD_TICK = 0.1
 
@@ -240,7 +241,7 @@ class RealTimeGuard:
 
     def __init__(self) -> None:
         self.depth = 0
-        self._armed = False
+        self.armed = False
         self._exit_hook = False
         self._handler: Any = None
         # Called when the guard is taken down with the simulation left (its next tick, or
@@ -251,8 +252,8 @@ class RealTimeGuard:
 
     def __enter__(self) -> None:
         self.depth += 1
-        if self.depth == 1 and threading.get_ident() == threading.main_thread().ident:
-            if self._armed and _signal.getsignal(signal.SIGALRM) is _on_alarm:
+        if self.depth == 1 and threading.get_ident() == _MAIN_THREAD:
+            if self.armed and _signal.getsignal(signal.SIGALRM) is _on_alarm:
                 return
             # Not armed, or code in between installed its own handler: that one is now the
             # handler to put back.
@@ -263,25 +264,21 @@ class RealTimeGuard:
             self._handler = _signal.signal(signal.SIGALRM, _on_alarm)
             previous, _ = _signal.setitimer(signal.ITIMER_REAL, _GUARD_TICK, _GUARD_TICK)
             self._previous_due = RealTime.monotonic() + previous if previous else 0.0
-            self._armed = True
+            self.armed = True
 
     def __exit__(self, *exc: object) -> None:
         self.depth -= 1
 
-    @property
-    def armed(self) -> bool:
-        return self._armed
-
     def release(self) -> None:
         """Disarm now, if the simulation is not running (the end of a test)."""
         if self.depth == 0:
-            if self._armed:
+            if self.armed:
                 self._disarm()
             for hook in self.on_idle_disarm:
                 hook()
 
     def _disarm(self) -> None:
-        self._armed = False
+        self.armed = False
         _signal.setitimer(signal.ITIMER_REAL, 0)
         if _signal.getsignal(signal.SIGALRM) is _on_alarm:
             _signal.signal(signal.SIGALRM, self._handler)
@@ -293,7 +290,7 @@ class RealTimeGuard:
         """Disarm when the simulation has been left, or when the alarm we displaced is due
         (then pass it on). True if the tick is dealt with."""
         if self.depth == 0:
-            if self._armed:
+            if self.armed:
                 self._disarm()
             for hook in self.on_idle_disarm:
                 hook()

@@ -23,7 +23,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
-from types import ModuleType
+from types import FunctionType, ModuleType
 from typing import Any
 
 from . import exits, runtime
@@ -59,6 +59,12 @@ class EnvironmentState(str, enum.Enum):
 
 class Invocation:
     """One run of the handler for one request (one attempt of an async event)."""
+
+    __slots__ = ("_callbacks", "attempt", "body", "client_context", "cold_start", "deadline",
+                 "done", "ended_at", "environment", "error_type", "function_error",
+                 "handler_started_at", "init_duration", "log", "real_wait_mark", "real_waited",
+                 "request_id", "response", "returned", "started_at", "synchronous", "timed_out",
+                 "trace_id")
 
     def __init__(
         self,
@@ -172,6 +178,35 @@ class FunctionRuntime:
         return os.getcwd()
 
 
+_INIT_DURATION = "\tInit Duration: "
+
+
+class _PerSettings:
+    """What an environment's invocations derive from one version of the function's settings."""
+
+    __slots__ = ("budget", "context", "memory_report", "settings", "timeout", "version")
+
+    def __init__(self, env: ExecutionEnvironment, settings: FunctionSettings) -> None:
+        self.settings = settings
+        self.timeout = settings.timeout
+        self.version = settings.version
+        # Real time the code may hold the thread in one stretch: CPU work costs no simulated
+        # time, so this is bounded by the whole timeout, not by what is left of it.
+        self.budget = min(env.function.real_time_budget, settings.timeout)
+        memory = settings.memory_size
+        self.memory_report = f"Memory Size: {memory} MB\tMax Memory Used: {min(memory, 64)} MB"
+        self.context: dict[str, Any] = {
+            "function_name": settings.name,
+            "function_version": settings.version,
+            "memory_limit_in_mb": str(memory),
+            "invoked_function_arn": settings.arn,
+            "log_group_name": f"/aws/lambda/{settings.name}",
+            "log_stream_name": env.log_stream_name,
+            "clock": env.clock,
+            "tenant_id": settings.tenant_id,
+        }
+
+
 class _LoopDriver:
     """Steps a busy environment's event loop for the simulation, inside the environment."""
 
@@ -180,11 +215,12 @@ class _LoopDriver:
 
     def run_ready(self) -> bool:
         env = self.env
-        loop = env.loop
         invocation = env.current
-        if loop is None or invocation is None or loop.is_running():
+        loop = env.policy.environment_loop
+        # Not loop.is_closed() and is_running(): this runs at every step of the simulation.
+        if loop is None or invocation is None or loop._closed or loop._thread_id is not None:
             return False
-        if not loop.has_work():
+        if not (loop._ready or loop.has_work()):
             return False
         with env.user_code(invocation, invocation.deadline):
             try:
@@ -256,6 +292,9 @@ class ExecutionEnvironment:
         self.cwd: str | None = None
         self.sys_path: list[str] | None = None
         self._driver = _LoopDriver(self)
+        self._settings_cache: _PerSettings | None = None
+        # The handler is an `async def` function (not any other callable returning a coroutine).
+        self._plain_coroutine_function = False
         self._timeout_timer: Any = None
         # The invocation whose async handler ended, until its loop has stopped.
         self._returned: Invocation | None = None
@@ -312,18 +351,24 @@ class ExecutionEnvironment:
         this environment's loop policy, `/tmp`, its own copies of the user's modules, output
         routed to the invocation's log, and the deadline. All of it is undone on the way out.
         """
-        function = self.function
-        # Real time the code may hold the thread in one stretch: CPU work costs no simulated
-        # time, so this is bounded by the whole timeout, not by what is left of it.
-        limit = INIT_TIMEOUT if init else function.settings.timeout
-        return UserCode(self, invocation, deadline, init, min(function.real_time_budget, limit))
+        budget = min(self.function.real_time_budget, INIT_TIMEOUT) if init else self._per.budget
+        return UserCode(self, invocation, deadline, init, budget)
+
+    @property
+    def _per(self) -> _PerSettings:
+        """What every invocation here derives from the function's settings, derived once."""
+        settings = self.function.settings
+        cached = self._settings_cache
+        if cached is None or cached.settings is not settings:
+            cached = self._settings_cache = _PerSettings(self, settings)
+        return cached
 
     # -- the life of an invocation ---------------------------------------------------------
     def begin(self, invocation: Invocation) -> None:
         """Start `invocation` here, now (called by the simulation)."""
         assert self.state in (EnvironmentState.INITIALISING, EnvironmentState.FROZEN), self.state
         invocation.environment = self
-        invocation.started_at = self.clock.time()
+        invocation.started_at = self.clock._now
         self.current = invocation
         self.invocations += 1
         if self.state is EnvironmentState.INITIALISING:
@@ -346,6 +391,9 @@ class ExecutionEnvironment:
                 try:
                     self.handler = self._load_handler()
                     self.is_async_handler = _runs_as_task(self.handler, self.function.settings)
+                    self._plain_coroutine_function = (
+                        type(self.handler) is FunctionType
+                        and bool(self.handler.__code__.co_flags & inspect.CO_COROUTINE))
                 finally:
                     self._adopt_user_modules(before)
             except runtime.Fault as fault:
@@ -419,16 +467,23 @@ class ExecutionEnvironment:
 
     def _write_start(self, invocation: Invocation) -> None:
         invocation.log.write(
-            f"START RequestId: {invocation.request_id} Version: {self.function.settings.version}\n"
+            f"START RequestId: {invocation.request_id} Version: {self._per.version}\n"
         )
 
     def _start_handler(self, invocation: Invocation) -> None:
-        clock = self.clock
-        invocation.handler_started_at = clock.time()
-        invocation.deadline = clock.time() + self.function.settings.timeout
+        per = self._per
+        now = self.clock._now
+        invocation.handler_started_at = now
+        invocation.deadline = now + per.timeout
         self._write_start(invocation)
         event_or_fault = self._event(invocation)
-        context = self._context(invocation)
+        context = LambdaContext(
+            aws_request_id=invocation.request_id,
+            deadline_ms=int(invocation.deadline * 1000),
+            client_context=invocation.client_context if invocation.synchronous else None,
+            log_sink=invocation.log.write,
+            **per.context,
+        )
         if self.loop is not None:
             # Thaw: overdue timers and frozen tasks run first, inside this invocation.
             self.clock.attach(self._driver)
@@ -448,23 +503,6 @@ class ExecutionEnvironment:
             return runtime.unmarshal_request(invocation.body)
         except runtime.Fault as fault:
             return fault
-
-    def _context(self, invocation: Invocation) -> LambdaContext:
-        settings = self.function.settings
-        return LambdaContext(
-            aws_request_id=invocation.request_id,
-            function_name=settings.name,
-            function_version=settings.version,
-            memory_limit_in_mb=str(settings.memory_size),
-            invoked_function_arn=settings.arn,
-            log_group_name=f"/aws/lambda/{settings.name}",
-            log_stream_name=self.log_stream_name,
-            deadline_ms=int(invocation.deadline * 1000),
-            clock=self.clock,
-            client_context=invocation.client_context if invocation.synchronous else None,
-            tenant_id=settings.tenant_id,
-            log_sink=invocation.log.write,
-        )
 
     # sync handlers: run inline, then hold the environment busy for the simulated time they took
     def _run_sync(self, invocation: Invocation, event: Any, context: LambdaContext) -> None:
@@ -493,8 +531,18 @@ class ExecutionEnvironment:
 
     # async handlers: a task on the environment's loop, stepped by the simulation
     def _start_async(self, invocation: Invocation, event: Any, context: LambdaContext) -> None:
-        assert self.handler is not None
-        task = self.policy.get_environment_loop().create_task(_await_handler(self.handler, event, context))
+        handler = self.handler
+        assert handler is not None
+        if self._plain_coroutine_function:
+            # An `async def` function: calling it runs none of its code, so it may be called
+            # here; arguments it does not take fail inside the task, as any other error.
+            try:
+                coroutine = handler(event, context)
+            except TypeError:
+                coroutine = _await_handler(handler, event, context)
+        else:
+            coroutine = _await_handler(handler, event, context)
+        task = self.policy.get_environment_loop().create_task(coroutine)
         task.add_done_callback(partial(self._async_done, invocation))
         self._handler_task = task
         self._timeout_timer = self.clock.call_at(
@@ -506,7 +554,7 @@ class ExecutionEnvironment:
         if invocation.done or invocation is not self.current or self._returned is not None:
             return
         self._timeout_timer.cancel()
-        if self.clock.time() > invocation.deadline:
+        if self.clock._now > invocation.deadline:
             # The deadline passed while a nested synchronous invoke held this loop: on Lambda
             # the handler was stopped then, whatever it did afterwards.
             invocation.timed_out = True
@@ -643,10 +691,9 @@ class ExecutionEnvironment:
 
     def _finish(self, invocation: Invocation, *, reset: str | None, handler_task: Any = None) -> None:
         clock = self.clock
-        invocation.ended_at = clock.time()
+        invocation.ended_at = self.last_used = clock._now
         self._write_end(invocation)
         self.current = None
-        self.last_used = clock.time()
         clock.detach(self._driver)
         if reset is not None:
             self.shutdown(reason=f"reset after {reset}", skip=handler_task)
@@ -654,20 +701,20 @@ class ExecutionEnvironment:
             self.state = EnvironmentState.FROZEN
         for observer in self.function.observers:
             observer.invocation_finished(self, invocation)
-        invocation._complete(clock.time())
+        invocation._complete(clock._now)
 
     def _write_end(self, invocation: Invocation) -> None:
-        settings = self.function.settings
-        duration_ms = max(0.0, invocation.ended_at - invocation.handler_started_at) * 1000
-        report = (
-            f"REPORT RequestId: {invocation.request_id}\tDuration: {duration_ms:.2f} ms\t"
-            f"Billed Duration: {max(1, int(-(-duration_ms // 1)))} ms\t"
-            f"Memory Size: {settings.memory_size} MB\tMax Memory Used: {min(settings.memory_size, 64)} MB"
-        )
-        if invocation.init_duration is not None:
-            report += f"\tInit Duration: {invocation.init_duration * 1000:.2f} ms"
+        duration_ms = invocation.ended_at - invocation.handler_started_at
+        duration_ms = duration_ms * 1000 if duration_ms > 0 else 0.0
+        request_id = invocation.request_id
+        init = invocation.init_duration
         # The REPORT line ends with a tab (`test_invocation_with_logs`).
-        invocation.log.write(f"END RequestId: {invocation.request_id}\n{report}\t\n")
+        invocation.log.write(
+            f"END RequestId: {request_id}\nREPORT RequestId: {request_id}\tDuration: "
+            f"{duration_ms:.2f} ms\tBilled Duration: {max(1, int(-(-duration_ms // 1)))} ms\t"
+            f"{self._per.memory_report}"
+            f"{'' if init is None else f'{_INIT_DURATION}{init * 1000:.2f} ms'}\t\n"
+        )
 
     # -- going away ----------------------------------------------------------------------------
     def pending_work(self, skip: Any = None) -> list[Any]:

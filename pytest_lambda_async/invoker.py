@@ -52,6 +52,7 @@ from .validation import handler_string, positive_number, sink_name, whole_number
 # A UUID's version (4) and variant (10xx) bits.
 _UUID4_CLEAR = ~((0xF << 76) | (0x4 << 60))
 _UUID4_SET = (0x4 << 76) | (0x8 << 60)
+_LOW_96 = (1 << 96) - 1
 
 
 # Settings that only steer the async queue and its targets: changing them keeps environments.
@@ -216,6 +217,9 @@ class LambdaFunction(FunctionTarget):
         self._clock = runtime_.clock
         # Accepted events without an outcome yet, and their delivery.
         self.queue = AsyncQueue(self, invoker)
+        # The concurrency limit, and the settings it was worked out from.
+        self._limit_for: FunctionSettings | None = None
+        self._limit: int | None = None
 
     @property
     def name(self) -> str:
@@ -230,6 +234,12 @@ class LambdaFunction(FunctionTarget):
 
     # -- environments --------------------------------------------------------------------------
     def _concurrency_limit(self) -> int | None:
+        settings = self.settings
+        if self._limit_for is not settings:
+            self._limit_for, self._limit = settings, self._compute_concurrency_limit()
+        return self._limit
+
+    def _compute_concurrency_limit(self) -> int | None:
         limits = [
             limit for limit in (
                 self.settings.reserved_concurrent_executions,
@@ -283,7 +293,10 @@ class LambdaFunction(FunctionTarget):
 
     def _reclaim_idle(self) -> None:
         # Oldest-used first: the frozen list is ordered by when each environment froze.
-        now = self._clock.time()
+        frozen = self._frozen
+        if not frozen:
+            return
+        now = self._clock._now
         idle = self.environment_settings.idle_timeout
         while self._frozen and now - self._frozen[0].last_used > idle:
             env = self._frozen.pop(0)
@@ -394,16 +407,16 @@ class LambdaFunction(FunctionTarget):
 
     def _new_request(self, event: Any, client_context: dict[str, Any] | None,
                      ) -> tuple[Invocation, ExecutionEnvironment]:
-        self.invoker._check_open(f"{self.name}.invoke()")
+        if self.invoker.closed:
+            self.invoker._check_open(f"{self.name}.invoke()")
         body = runtime.encode_event(event, limit=runtime.MAX_SYNC_PAYLOAD)
         if client_context is not None and not isinstance(client_context, dict):
             raise LambdaUsageError(
                 "client_context must be a dict (with 'custom', 'env', 'client' keys), "
                 f"got {type(client_context).__name__}. Fix: client_context={{'custom': {{...}}}}."
             )
-        fault = self._take_fault()
-        if fault is not None:
-            raise fault
+        if self._faults:
+            raise self._take_fault()  # type: ignore[misc]
         env = self._acquire()
         if env is None:
             raise self._throttle()
@@ -420,7 +433,9 @@ class LambdaFunction(FunctionTarget):
 
     def _result(self, invocation: Invocation) -> InvokeResult:
         env = invocation.environment
-        return InvokeResult(
+        result = object.__new__(InvokeResult)
+        # Every field at once: a frozen dataclass's __init__ sets them one call at a time.
+        result.__dict__.update(
             status_code=200,
             payload=_decode(invocation.response),
             function_error=invocation.function_error,
@@ -433,6 +448,7 @@ class LambdaFunction(FunctionTarget):
             duration=invocation.duration,
             raw_payload=invocation.response,
         )
+        return result
 
     # -- asynchronous --------------------------------------------------------------------------
     def invoke_async(self, event: Any) -> Accepted:
@@ -607,9 +623,10 @@ class Invoker:
         return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
     def _trace_id(self) -> str:
-        rng = self.random
-        return (f"Root=1-{int(self.clock.time()):08x}-{rng.getrandbits(96):024x};"
-                f"Parent={rng.getrandbits(64):016x};Sampled=0")
+        # One draw of 160 bits is the 96-bit root then the 64-bit parent, as two draws were.
+        bits = self.random.getrandbits(160)
+        return (f"Root=1-{int(self.clock._now):08x}-{bits & _LOW_96:024x};"
+                f"Parent={bits >> 96:016x};Sampled=0")
 
     def deploy(
         self,

@@ -253,6 +253,7 @@ class _HandlersMadeOutside:
 # logging's list of weak references to every handler made (one list for the process).
 _HANDLER_REFS: list[Any] = logging._handlerList  # type: ignore[attr-defined]
 _OUTSIDE = _HandlersMadeOutside()
+_ROOT = logging.getLogger()
 
 
 class lambda_log_handler:
@@ -263,7 +264,11 @@ class lambda_log_handler:
 
     def __enter__(self) -> None:
         if lambda_log_handler.depth == 0:
-            logging.getLogger().addHandler(_HANDLER)
+            # As Logger.addHandler, without its lock: a list append is atomic, and this runs
+            # at every entry into the simulation.
+            handlers = _ROOT.handlers
+            if _HANDLER not in handlers:
+                handlers.append(_HANDLER)
             _OUTSIDE.refresh()
             if _OUTSIDE.handlers:
                 rerouted = lambda_log_handler._rerouted = []
@@ -275,7 +280,9 @@ class lambda_log_handler:
     def __exit__(self, *exc: object) -> None:
         lambda_log_handler.depth -= 1
         if lambda_log_handler.depth == 0:
-            logging.getLogger().removeHandler(_HANDLER)
+            handlers = _ROOT.handlers
+            if _HANDLER in handlers:
+                handlers.remove(_HANDLER)
             if lambda_log_handler._rerouted:
                 for handler, stream in lambda_log_handler._rerouted:
                     handler.stream = stream

@@ -65,6 +65,8 @@ class VirtualEventLoop(asyncio.SelectorEventLoop):
     _ready: collections.deque[asyncio.Handle]
     _scheduled: list[asyncio.TimerHandle]
     _timer_cancelled_count: int
+    _closed: bool
+    _thread_id: int | None
 
     def __init__(self, clock: VirtualClock) -> None:
         selector = _AutojumpSelector()

@@ -40,12 +40,9 @@ PER_ENVIRONMENT_GLOBALS: list[tuple[str, str, Any]] = [
     ("aws_lambda_powertools.metrics.provider.cold_start", "is_cold_start", True),
 ]
 _MISSING = object()
-_GLOBALS_PACKAGES = frozenset(module.partition(".")[0] for module, _, _ in PER_ENVIRONMENT_GLOBALS)
-
-
-def _libraries_with_globals_loaded() -> bool:
-    modules = sys.modules
-    return any(package in modules for package in _GLOBALS_PACKAGES)
+# The one library they belong to: until it is imported there is nothing to swap.
+_GLOBALS_PACKAGE = "aws_lambda_powertools"
+assert all(module.startswith(_GLOBALS_PACKAGE + ".") for module, _, _ in PER_ENVIRONMENT_GLOBALS)
 
 
 def enter_globals(kept: dict[tuple[str, str], Any]) -> dict[tuple[str, str], Any]:
@@ -136,7 +133,7 @@ class UserCode:
             self._path_copy = path[:]
         self._policy = _events._event_loop_policy  # type: ignore[attr-defined]
         _events._event_loop_policy = env.policy  # type: ignore[attr-defined]
-        self._globals = enter_globals(env._globals) if _libraries_with_globals_loaded() else None
+        self._globals = enter_globals(env._globals) if _GLOBALS_PACKAGE in modules else None
         self._tempdir = tempfile.tempdir
         tempfile.tempdir = env.tmp
         # A loop marked running on this thread (a test's, or the loop of a handler that made a
@@ -174,7 +171,7 @@ class UserCode:
         if (len(modules), next(reversed(modules))) != self._modules_mark:
             env._adopt_imported(self._modules_mark[1])
         tempfile.tempdir = self._tempdir
-        if self._globals is not None or _libraries_with_globals_loaded():
+        if self._globals is not None or _GLOBALS_PACKAGE in modules:
             leave_globals(env._globals, self._globals or {})
         _events._event_loop_policy = self._policy  # type: ignore[attr-defined]
         shadowed = self._shadowed

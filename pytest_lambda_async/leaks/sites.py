@@ -133,11 +133,16 @@ def _site_from_frame(frame: FrameType | None, stacks: bool) -> _Site | None:
     return _Site(by_library=first == _LIBRARY)
 
 
+# Where a task's step or a loop callback begins: the frames above it are the loop's, not the
+# calling code's.
+_LOOP_CALLBACK = asyncio.events.Handle._run.__code__
+
+
 def _stack_from(frame: FrameType | None) -> tuple[tuple[str, int, str], ...]:
     frames: list[tuple[str, int, str]] = []
     while frame is not None and len(frames) < _STACK_LIMIT:
         code = frame.f_code
-        if _origin(code.co_filename) == _PLUGIN:
+        if code is _LOOP_CALLBACK or _origin(code.co_filename) == _PLUGIN:
             break
         frames.append((code.co_filename, frame.f_lineno, code.co_name))
         frame = frame.f_back
