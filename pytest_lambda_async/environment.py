@@ -484,7 +484,8 @@ class ExecutionEnvironment:
             log_sink=invocation.log.write,
             **per.context,
         )
-        if self.loop is not None:
+        loop = self.policy.environment_loop
+        if loop is not None and not loop._closed:
             # Thaw: overdue timers and frozen tasks run first, inside this invocation.
             self.clock.attach(self._driver)
             self._driver.run_ready()
