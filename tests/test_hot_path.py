@@ -1,0 +1,184 @@
+"""What the per-invocation fast path keeps: the shortcuts taken for speed change nothing a user
+can see (benchmarks/bench_invoke.py measures the speed)."""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+import os
+import signal
+import sys
+import textwrap
+from typing import Any
+
+import pytest
+
+from pytest_lambda_async import Invoker, InvokeResult
+
+
+def test_the_result_is_the_dataclass_it_always_was(lambda_invoker: Invoker) -> None:
+    async def handler(event: Any, context: Any) -> Any:
+        return {"n": event["n"]}
+
+    result = lambda_invoker.deploy(handler).invoke({"n": 1})
+    fields = {field.name: getattr(result, field.name) for field in dataclasses.fields(InvokeResult)}
+    rebuilt = InvokeResult(**fields)
+    assert result == rebuilt and repr(result) == repr(rebuilt)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        result.payload = None  # type: ignore[misc]
+    assert dataclasses.replace(result, payload=2).payload == 2
+
+
+def test_an_async_def_handler_with_the_wrong_arguments_fails_inside_the_invocation(
+        lambda_invoker: Invoker) -> None:
+    async def takes_one(event: Any) -> Any:
+        return event
+
+    result = lambda_invoker.deploy(takes_one).invoke({})
+    assert result.function_error == "Unhandled"
+    assert result.payload["errorType"] == "TypeError"
+    assert "positional argument" in result.payload["errorMessage"]
+
+
+def test_a_callable_marked_as_a_coroutine_function_runs_inside_the_environment(
+        lambda_invoker: Invoker) -> None:
+    # A plain function marked as a coroutine function (asgiref and Django adapters do this):
+    # its own body runs when it is called, and must run as handler code, with Lambda's
+    # environment and output routing, not in the plugin's set-up.
+    seen: dict[str, Any] = {}
+
+    async def inner(event: Any) -> Any:
+        return {"region": os.environ.get("AWS_REGION")}
+
+    def marked(event: Any, context: Any) -> Any:
+        print("marked handler called")
+        seen["function"] = os.environ.get("AWS_LAMBDA_FUNCTION_NAME")
+        return inner(event)
+
+    if hasattr(inspect, "markcoroutinefunction"):
+        handler: Any = inspect.markcoroutinefunction(marked)
+    else:  # Python < 3.12: a callable object with an async __call__ is the nearest case
+        class Marked:
+            async def __call__(self, event: Any, context: Any) -> Any:
+                print("marked handler called")
+                seen["function"] = os.environ.get("AWS_LAMBDA_FUNCTION_NAME")
+                return await inner(event)
+
+        handler = Marked()
+    result = lambda_invoker.deploy(handler, name="marked").invoke({})
+    assert result.function_error is None, result.payload
+    assert seen["function"] == "marked"
+    assert "marked handler called" in result.log_result
+
+
+def test_a_changed_configuration_reaches_report_context_and_deadline(lambda_invoker: Invoker) -> None:
+    seen: list[tuple[str, int]] = []
+
+    async def handler(event: Any, context: Any) -> Any:
+        seen.append((context.memory_limit_in_mb, context.get_remaining_time_in_millis()))
+
+    fn = lambda_invoker.deploy(handler, memory_size=256, timeout=5)
+    first = fn.invoke({})
+    fn.reconfigure(memory_size=512, timeout=9)
+    second = fn.invoke({})
+    assert seen == [("256", 5000), ("512", 9000)]
+    assert "Memory Size: 256 MB" in first.log_result
+    assert "Memory Size: 512 MB" in second.log_result
+    assert second.cold_start
+
+
+def test_ctrl_c_and_os_exit_between_invocations_behave_as_without_the_plugin(
+        pytester: pytest.Pytester) -> None:
+    # The plugin's SIGINT handler and os._exit stay installed for a moment after an
+    # invocation (installing them costs more than the rest of it); test code in between must
+    # see what it would see without them, and the test ends with the originals back.
+    pytester.makepyfile(test_between=textwrap.dedent("""
+        import os, signal, pytest
+
+        def handler(event, context):
+            return "ok"
+
+        def test_ctrl_c_between(lambda_invoker):
+            before = signal.getsignal(signal.SIGINT)
+            fn = lambda_invoker.deploy(handler)
+            assert fn.invoke({}).payload == "ok"
+            with pytest.raises(KeyboardInterrupt):
+                os.kill(os.getpid(), signal.SIGINT)
+            assert fn.invoke({}).payload == "ok"
+            lambda_invoker.close()
+            assert signal.getsignal(signal.SIGINT) is before
+            assert os._exit.__module__ in ("posix", "nt")
+
+        def test_os_exit_between(lambda_invoker):
+            fn = lambda_invoker.deploy(handler)
+            assert fn.invoke({}).payload == "ok"
+            os._exit(3)
+    """))
+    result = pytester.runpytest_subprocess("-p", "no:randomly", "-q", timeout=120)
+    assert result.ret == 3, result.stdout.str()
+    # The first test passed before the second ended the process.
+    assert result.stdout.str().count(".") >= 1
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="SIGINT and os._exit are POSIX here")
+def test_the_originals_are_back_after_the_test(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_after=textwrap.dedent("""
+        import os, signal
+
+        BEFORE = (signal.getsignal(signal.SIGINT), os._exit)
+
+        def test_invokes(lambda_invoker):
+            lambda_invoker.deploy(lambda e, c: 1).invoke({})
+
+        def test_after():
+            assert (signal.getsignal(signal.SIGINT), os._exit) == BEFORE
+    """))
+    result = pytester.runpytest_subprocess("-p", "no:randomly", timeout=120)
+    result.assert_outcomes(passed=2)
+
+
+@pytest.mark.lambda_leaks(mode="off")  # the thread is left running on purpose
+def test_non_daemon_threads_started_by_handler_code_are_noted_at_start(lambda_invoker: Invoker) -> None:
+    import threading
+
+    from pytest_lambda_async import leftover_threads
+
+    release = threading.Event()
+
+    def handler(event: Any, context: Any) -> Any:
+        threading.Thread(target=release.wait, name="worker-started-by-handler").start()
+        return "ok"
+
+    lambda_invoker.deploy(handler).invoke({})
+    try:
+        assert "worker-started-by-handler" in [t.name for t in leftover_threads.running()]
+    finally:
+        release.set()
+
+
+def test_threads_the_test_starts_are_not_noted() -> None:
+    import threading
+
+    from pytest_lambda_async import leftover_threads
+
+    release = threading.Event()
+    thread = threading.Thread(target=release.wait, name="test-thread")
+    thread.start()
+    try:
+        assert thread not in leftover_threads.running()
+    finally:
+        release.set()
+        thread.join()
+
+
+def test_signal_module_still_reports_the_plugin_handler_only_while_it_may(lambda_invoker: Invoker) -> None:
+    seen: list[Any] = []
+
+    def handler(event: Any, context: Any) -> Any:
+        seen.append(signal.getsignal(signal.SIGINT))
+
+    before = signal.getsignal(signal.SIGINT)
+    lambda_invoker.deploy(handler).invoke({})
+    assert seen[0] is not before  # the plugin's, while handler code ran
+    lambda_invoker.close()
+    assert signal.getsignal(signal.SIGINT) is before
