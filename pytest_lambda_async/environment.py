@@ -746,7 +746,10 @@ class ExecutionEnvironment:
         for loop in self._loops():
             _discard_loop(loop)
         if self.tmp is not None:
-            shutil.rmtree(self.tmp, ignore_errors=True)
+            try:
+                os.rmdir(self.tmp)  # most code leaves its /tmp empty: one call, not rmtree's walk
+            except OSError:
+                shutil.rmtree(self.tmp, ignore_errors=True)
             self.tmp = None
 
 

@@ -219,6 +219,23 @@ def test_end_of_test_shuts_every_environment_down(handler_module: Callable[..., 
     assert result.payload == "done one"
 
 
+def test_shutdown_removes_tmp_with_what_the_code_left_there() -> None:
+    def writes(event: Any, context: Any) -> str:
+        tmp = tempfile.gettempdir()
+        os.makedirs(os.path.join(tmp, "cache", "deep"))
+        with open(os.path.join(tmp, "cache", "deep", "file.txt"), "w") as f:
+            f.write("left behind")
+        return tmp
+
+    invoker = Invoker(VirtualClock())
+    fn = invoker.deploy(writes)
+    empty = invoker.deploy(lambda event, context: tempfile.gettempdir(), name="empty")
+    tmp, empty_tmp = fn.invoke({}).payload, empty.invoke({}).payload
+    assert os.path.isfile(os.path.join(tmp, "cache", "deep", "file.txt")) and os.path.isdir(empty_tmp)
+    invoker.close()
+    assert not os.path.exists(tmp) and not os.path.exists(empty_tmp)
+
+
 POWERTOOLS_STYLE = """
     import asyncio
     import os
