@@ -111,6 +111,8 @@ class VirtualClock:
         # lasts, simulated time follows all the real time that passes, handler code's included.
         self._real_anchor: tuple[float, float] | None = None
         self._last_step: tuple[float, float] | None = None
+        # The latest time the running `run` may reach (-inf outside one): see jump_in_step.
+        self._run_bound = -math.inf
         # What must hold while the simulation runs (set by the invoker).
         self.run_scope: Callable[[], AbstractContextManager[None]] = nullcontext
         # Called first by advance() (the invoker refuses a call from handler code there).
@@ -216,7 +218,31 @@ class VirtualClock:
                      until: Callable[[], bool] | None = None) -> None:
         """`run`, for a caller that holds the run scope already."""
         self._real_anchor = self._last_step = None
-        self._run(until_time, until)
+        outer = self._run_bound
+        self._run_bound = math.inf if until_time is None else until_time
+        try:
+            self._run(until_time, until)
+        finally:
+            self._run_bound = outer
+
+    def jump_in_step(self, wake: float) -> bool:
+        """Move time to `wake` within a step of the simulation, if the step's loop, idle but for
+        timers the first of which is due at `wake`, is all the simulation would run before then
+        (True); else the step must end and the simulation choose (False).
+
+        The same jump the simulation would make once the step ended, without ending it: the
+        loop goes on where it is, inside the same scope (see `VirtualEventLoop._idle`)."""
+        if len(self._drivers) != 1 or self._real_anchor is not None or wake > self._run_bound:
+            return False
+        self._drop_cancelled()
+        timers = self._timers
+        if (timers and timers[0][0] <= wake) or self._drivers[0].real_work() is not None:
+            return False
+        if wake > self._now:
+            self.set_time(wake)
+        # Real work from here on counts from here, as from the start of a new step.
+        self._last_step = (RealTime.monotonic(), self._now)
+        return True
 
     def _run(self, until_time: float | None, until: Callable[[], bool] | None) -> None:
         stalled = 0

@@ -213,7 +213,8 @@ class _LoopDriver:
     def __init__(self, env: ExecutionEnvironment) -> None:
         self.env = env
 
-    def run_ready(self) -> bool:
+    def run_ready(self, *, thaw: bool = False) -> bool:
+        """Step the loop. A thaw (before the handler starts) runs what is due now, no further."""
         env = self.env
         invocation = env.current
         loop = env.policy.environment_loop
@@ -224,7 +225,7 @@ class _LoopDriver:
             return False
         with env.user_code(invocation, invocation.deadline):
             try:
-                loop.run_driven()
+                loop.run_driven(may_jump=not thaw)
             except BaseException as exc:
                 # SystemExit, KeyboardInterrupt or os._exit from a task or a callback: asyncio
                 # lets them out of the loop; on Lambda they end the runtime process.
@@ -488,7 +489,7 @@ class ExecutionEnvironment:
         if loop is not None and not loop._closed:
             # Thaw: overdue timers and frozen tasks run first, inside this invocation.
             self.clock.attach(self._driver)
-            self._driver.run_ready()
+            self._driver.run_ready(thaw=True)
         for observer in self.function.observers:
             observer.before_handler(self, invocation)
         if isinstance(event_or_fault, runtime.Fault):

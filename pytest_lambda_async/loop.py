@@ -37,11 +37,13 @@ class _AutojumpSelector(selectors.DefaultSelector):
     _fd_to_key: dict[Any, selectors.SelectorKey]  # the base selector's registrations
 
     def select(self, timeout: float | None = None) -> list[tuple[selectors.SelectorKey, int]]:
-        if timeout is not None and timeout <= 0 and len(self._fd_to_key) <= 1:
-            # Callbacks are ready and the loop's own wake-up pipe is all there is to poll: the
-            # callbacks a thread sends land in the ready queue without it, and the pipe is
-            # drained by the next poll that must happen anyway (the loop going idle).
-            return []
+        if len(self._fd_to_key) <= 1:
+            # The loop's own wake-up pipe is all there is to poll: the callbacks a thread sends
+            # land in the ready queue before the pipe hears of them, and the pipe is drained by
+            # the next real wait (a thread's work in flight).
+            if timeout is not None and timeout <= 0:
+                return []
+            return self.loop._idle(timeout)
         ready = super().select(0)
         if ready:
             if len(self._fd_to_key) > 1:
@@ -75,6 +77,7 @@ class VirtualEventLoop(asyncio.SelectorEventLoop):
         self.clock = clock
         self._autojump_selector = selector
         self._driven = False
+        self._may_jump = False
         self._threads_in_flight = 0
         # Set when the simulation's real wait saw I/O ready: the next step must run the loop.
         self._io_ready = False
@@ -92,8 +95,11 @@ class VirtualEventLoop(asyncio.SelectorEventLoop):
     # -- idle handling -------------------------------------------------------------------
     def _idle(self, timeout: float | None) -> list[tuple[selectors.SelectorKey, int]]:
         if self._driven:
-            # Stepped by the simulation: stop after this iteration and let it decide what runs next.
-            self.stop()
+            # Stepped by the simulation: go on to the next timer if nothing else could run
+            # before it; else stop after this iteration and let the simulation decide.
+            if timeout is None or not self._may_jump or not self.clock.jump_in_step(
+                    self._epoch_at(self.time() + timeout)):
+                self.stop()
             return []
         now = self.clock._now
         what = self.real_work()
@@ -160,12 +166,15 @@ class VirtualEventLoop(asyncio.SelectorEventLoop):
             return True
         return False
 
-    def run_driven(self) -> None:
-        """Run iterations until the loop would wait (the simulation's step)."""
+    def run_driven(self, *, may_jump: bool = False) -> None:
+        """Run iterations until the loop would wait (the simulation's step). With `may_jump`,
+        a wait for a timer that nothing else in the simulation comes before moves the clock
+        on there and the step goes on (`VirtualClock.jump_in_step`)."""
         running = _events._get_running_loop()
         if running is not None:
             _events._set_running_loop(None)
         self._driven = True
+        self._may_jump = may_jump
         self._io_ready = False
         try:
             self.run_forever()

@@ -182,3 +182,87 @@ def test_signal_module_still_reports_the_plugin_handler_only_while_it_may(lambda
     assert seen[0] is not before  # the plugin's, while handler code ran
     lambda_invoker.close()
     assert signal.getsignal(signal.SIGINT) is before
+
+
+# -- a step of the simulation goes on to the loop's next timer when nothing comes before it --
+
+def _since(start: float) -> float:
+    import time
+
+    return round(time.time() - start, 3)  # handler code reads whole microseconds
+
+
+@pytest.mark.lambda_leaks(mode="off")  # the first invocation leaves a task behind on purpose
+@pytest.mark.parametrize("second", ["invoke", "invoke_async"])
+def test_thawed_work_does_not_move_the_clock_before_the_handler_starts(
+        lambda_invoker: Invoker, second: str) -> None:
+    import asyncio
+
+    clock = lambda_invoker.clock
+    start = clock.time()
+    seen: list[tuple[str, float]] = []
+
+    async def later() -> None:
+        for _ in range(2):
+            await asyncio.sleep(10)
+            seen.append(("frozen task", _since(start)))
+
+    async def handler(event: Any, context: Any) -> Any:
+        seen.append(("handler starts", _since(start)))
+        if event.get("leave"):
+            asyncio.get_running_loop().create_task(later())
+        else:
+            await asyncio.sleep(20)
+        seen.append(("handler ends", _since(start)))
+
+    fn = lambda_invoker.deploy(handler, timeout=60)
+    fn.invoke({"leave": True})
+    clock.advance(15)
+    if second == "invoke":
+        fn.invoke({})
+    else:  # delivered by the simulation itself, inside its run
+        fn.invoke_async({})
+        lambda_invoker.run_until_idle()
+    # The overdue timer runs first (thaw), at 15; the task's next one falls during the handler.
+    assert seen == [
+        ("handler starts", 0.0), ("handler ends", 0.0),
+        ("frozen task", 15.0), ("handler starts", 15.0), ("frozen task", 25.0), ("handler ends", 35.0),
+    ]
+
+
+def test_advance_stops_at_its_time_inside_a_busy_invocation(lambda_invoker: Invoker) -> None:
+    import asyncio
+
+    clock = lambda_invoker.clock
+
+    async def handler(event: Any, context: Any) -> Any:
+        for _ in range(10):
+            await asyncio.sleep(10)
+        return "done"
+
+    fn = lambda_invoker.deploy(handler, timeout=300)
+    start = clock.time()
+    fn.invoke_async({})
+    clock.advance(25)
+    assert clock.time() == start + 25
+    assert fn.name in lambda_invoker.unfinished()
+    (outcome,) = lambda_invoker.run_until_idle()
+    assert outcome.status == "succeeded" and outcome.finished_at == start + 100
+
+
+@pytest.mark.asyncio
+async def test_concurrent_requests_interleave_their_timers(lambda_invoker: Invoker) -> None:
+    import asyncio
+
+    start = lambda_invoker.clock.time()
+    seen: list[tuple[str, float]] = []
+
+    async def handler(event: Any, context: Any) -> Any:
+        for step in range(3):
+            await asyncio.sleep(event["every"])
+            seen.append((f"{event['name']}{step}", _since(start)))
+
+    fn = lambda_invoker.deploy(handler, timeout=30)
+    await asyncio.gather(fn.ainvoke({"name": "a", "every": 2}), fn.ainvoke({"name": "b", "every": 3}))
+    assert sorted(seen, key=lambda item: item[1]) == seen
+    assert set(seen) == {("a0", 2), ("b0", 3), ("a1", 4), ("a2", 6), ("b1", 6), ("b2", 9)}
