@@ -407,7 +407,9 @@ def lambda_invoker(
 
 def _notify(hook: Any, item: pytest.Item, kind: str, data: dict[str, Any]) -> None:
     if kind == "invocation":
-        hook.pytest_lambda_async_invocation(item=item, invocation=data)
+        caller = hook.pytest_lambda_async_invocation
+        if caller.get_hookimpls():  # most runs implement it nowhere: skip pluggy's call
+            caller(item=item, invocation=data)
     else:
         hook.pytest_lambda_async_outcome(item=item, function=data["function"], outcome=data["outcome"])
 

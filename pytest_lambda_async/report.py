@@ -60,8 +60,10 @@ class TestRecord:
     __test__ = False  # not a pytest test class
 
     def __init__(self) -> None:
+        # As they came: the ISO times and outcome dicts are made once, by as_dict() at the end
+        # of the test, not at every invocation.
         self.invocations: list[dict[str, Any]] = []
-        self.outcomes: list[dict[str, Any]] = []
+        self.outcomes: list[tuple[str, Any]] = []
         self.leaks: list[dict[str, Any]] = []
 
     def __bool__(self) -> bool:
@@ -70,17 +72,19 @@ class TestRecord:
     def listen(self, kind: str, data: dict[str, Any]) -> None:
         """An `Invoker.listeners` entry."""
         if kind == "invocation":
-            entry = dict(data)
-            entry["start_iso"] = iso(entry.get("start"))
-            self.invocations.append(entry)
+            self.invocations.append(dict(data))  # a copy: hooks get the same dict
         elif kind == "outcome":
-            self.outcomes.append(_outcome_dict(data["function"], data["outcome"]))
+            self.outcomes.append((data["function"], data["outcome"]))
 
     def add_leak(self, finding: Any) -> None:
         self.leaks.append(finding.as_dict())
 
     def as_dict(self) -> dict[str, Any]:
-        return {"invocations": self.invocations, "outcomes": self.outcomes, "leaks": self.leaks}
+        return {
+            "invocations": [{**entry, "start_iso": iso(entry.get("start"))} for entry in self.invocations],
+            "outcomes": [_outcome_dict(function, outcome) for function, outcome in self.outcomes],
+            "leaks": self.leaks,
+        }
 
 
 class RunReport:

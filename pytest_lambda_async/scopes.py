@@ -18,6 +18,7 @@ from asyncio.events import _get_running_loop, _set_running_loop
 from typing import TYPE_CHECKING, Any
 
 from . import threads
+from .clock import RealTime
 from .deadline import RunningHandler, _running, real_time_guard
 from .exits import interrupts
 from .logs import lambda_log_handler, restore_output, route_output
@@ -75,24 +76,26 @@ def leave_globals(kept: dict[tuple[str, str], Any], previous: dict[tuple[str, st
                 setattr(module, name, value)
 
 
-class UserCode:
-    """The scope of `ExecutionEnvironment.user_code`. A class, not a generator, with every step
-    inline: it is entered at least once per invocation, and every microsecond here is paid by
-    every test."""
+class UserCode(RunningHandler):
+    """The scope of `ExecutionEnvironment.user_code`, which is also the running handler code's
+    `RunningHandler` (`deadline.current()`). A class, not a generator, with every step inline:
+    it is entered at least once per invocation, and every microsecond here is paid by every
+    test."""
 
-    __slots__ = ("_budget", "_cwd", "_deadline", "_env", "_globals", "_init", "_invocation",
-                 "_loop", "_modules_mark", "_moves", "_output", "_path", "_path_copy", "_policy",
-                 "_running", "_saved_environ", "_shadowed", "_tempdir")
+    __slots__ = ("_cwd", "_env", "_globals", "_init", "_invocation", "_loop", "_modules_mark",
+                 "_moves", "_output", "_path", "_path_copy", "_policy", "_saved_environ",
+                 "_shadowed", "_tempdir")
 
     def __init__(self, env: ExecutionEnvironment, invocation: Invocation, deadline: float,
                  init: bool, budget: float) -> None:
         self._env = env
         self._invocation = invocation
-        self._deadline = deadline
+        self.clock = env.clock
+        self.deadline = deadline
+        self.real_budget = budget
         self._init = init
-        self._budget = budget
 
-    def __enter__(self) -> None:
+    def __enter__(self) -> UserCode:
         env, invocation = self._env, self._invocation
         function = env.function
         # What can fail comes first, before anything is swapped.
@@ -144,15 +147,21 @@ class UserCode:
         if loop is not None:
             _set_running_loop(None)
         self._output = route_output(invocation.log, "" if self._init else invocation.request_id)
-        self._running = running = RunningHandler(env.clock, self._deadline, self._budget)
-        _running.append(running)
+        # As RunningHandler.__init__ does, now that the code is about to run.
+        self.real_started = RealTime.monotonic()
+        self.thread = threading.get_ident()
+        self.timed_out = self.blocked = self.waiting_real = False
+        self.poll_at = -1.0
+        self.poll_reads = 0
+        self.poll_base = self.poll_started = 0.0
+        _running.append(self)
+        return self
 
     def __exit__(self, *exc: object) -> None:
-        running = self._running
-        if _running[-1] is running:
+        if _running[-1] is self:
             _running.pop()
         else:
-            _running.remove(running)
+            _running.remove(self)
         restore_output(self._output)
         if self._loop is not None:
             _set_running_loop(self._loop)
