@@ -21,7 +21,8 @@ from .validation import finite_number, text, whole_number
 
 if TYPE_CHECKING:
     from .config import FunctionSettings
-    from .environment import ExecutionEnvironment, Invocation
+    from .environment import ExecutionEnvironment
+    from .invocation import Invocation
 
 # Retry delays after the first and the second failure [DOC A1].
 RETRY_DELAYS = (60.0, 120.0)

@@ -27,18 +27,16 @@ from types import FunctionType, ModuleType
 from typing import Any
 
 from . import exits, runtime
-from .clock import RealTime, VirtualClock
+from .clock import VirtualClock
 from .config import FunctionSettings
 from .context import LambdaContext
 from .deadline import InvocationTimeout, blocking_limit_line
 from .exits import interrupts
-from .logs import InvocationLog
+from .invocation import EnvironmentObserver, Invocation
 from .loop import EnvironmentLoopPolicy, VirtualEventLoop
+from .loopdriver import LoopDriver
 from .scopes import UserCode
 
-# The most real time one wait of the simulation counts against lambda_blocking_limit: a wait is
-# a slice of at most 0.05 s; a longer gap between two means the simulation was busy elsewhere.
-_MAX_REAL_WAIT_STEP = 0.25
 # Lambda gives the init phase 10 seconds.
 INIT_TIMEOUT = 10.0
 _FAKE_CREDENTIALS = "testing"
@@ -55,93 +53,6 @@ class EnvironmentState(str, enum.Enum):
     BUSY = "busy"
     FROZEN = "frozen"
     GONE = "gone"
-
-
-class Invocation:
-    """One run of the handler for one request (one attempt of an async event)."""
-
-    __slots__ = ("_callbacks", "attempt", "body", "client_context", "cold_start", "deadline",
-                 "done", "ended_at", "environment", "error_type", "function_error",
-                 "handler_started_at", "init_duration", "log", "real_wait_mark", "real_waited",
-                 "request_id", "response", "returned", "started_at", "synchronous", "timed_out",
-                 "trace_id")
-
-    def __init__(
-        self,
-        *,
-        request_id: str,
-        body: bytes,
-        synchronous: bool,
-        trace_id: str,
-        client_context: dict[str, Any] | None = None,
-        attempt: int = 1,
-    ) -> None:
-        self.request_id = request_id
-        self.body = body
-        self.synchronous = synchronous
-        self.trace_id = trace_id
-        self.client_context = client_context
-        self.attempt = attempt
-        self.log = InvocationLog()
-        self.environment: ExecutionEnvironment | None = None
-        self.cold_start = False
-        self.init_duration: float | None = None
-        self.started_at = 0.0
-        self.handler_started_at = 0.0
-        self.ended_at = 0.0
-        self.deadline = 0.0
-        self.response: bytes = b"null"
-        self.function_error: str | None = None
-        self.error_type: str | None = None
-        self.timed_out = False
-        # Real seconds the simulation waited on this invocation's real work (sockets, threads).
-        self.real_waited = 0.0
-        self.real_wait_mark: float | None = None
-        self.done = False
-        self.returned: Any = None
-        self._callbacks: list[Callable[[Invocation], None]] = []
-
-    @property
-    def duration(self) -> float:
-        return self.ended_at - self.handler_started_at
-
-    def add_done_callback(self, callback: Callable[[Invocation], None]) -> None:
-        if self.done:
-            callback(self)
-        else:
-            self._callbacks.append(callback)
-
-    def error_payload(self) -> dict[str, Any] | None:
-        if self.function_error is None:
-            return None
-        try:
-            decoded = runtime.unmarshal_request(self.response)
-        except runtime.Fault:
-            return None
-        return decoded if isinstance(decoded, dict) else None
-
-    def _complete(self, ended_at: float) -> None:
-        self.ended_at = ended_at
-        self.done = True
-        callbacks, self._callbacks = self._callbacks, []
-        for callback in callbacks:
-            callback(self)
-
-
-class EnvironmentObserver:
-    """Sees what happens inside environments (the leak detector, the report). All no-ops here."""
-
-    def before_handler(self, env: ExecutionEnvironment, invocation: Invocation) -> None:
-        """Handler code for `invocation` is about to start."""
-
-    def after_handler(self, env: ExecutionEnvironment, invocation: Invocation) -> None:
-        """The handler returned (or failed); the environment is about to freeze."""
-
-    def work_lost(self, env: ExecutionEnvironment, pending: list[Any], reason: str) -> None:
-        """`env` is going away with `pending` tasks/callbacks still frozen in it."""
-
-    def invocation_finished(self, env: ExecutionEnvironment, invocation: Invocation) -> None:
-        """The invocation's result is final."""
 
 
 @dataclass
@@ -207,66 +118,6 @@ class _PerSettings:
         }
 
 
-class _LoopDriver:
-    """Steps a busy environment's event loop for the simulation, inside the environment."""
-
-    def __init__(self, env: ExecutionEnvironment) -> None:
-        self.env = env
-
-    def run_ready(self, *, thaw: bool = False) -> bool:
-        """Step the loop. A thaw (before the handler starts) runs what is due now, no further."""
-        env = self.env
-        invocation = env.current
-        loop = env.policy.environment_loop
-        # Not loop.is_closed() and is_running(): this runs at every step of the simulation.
-        if loop is None or invocation is None or loop._closed or loop._thread_id is not None:
-            return False
-        if not (loop._ready or loop.has_work()):
-            return False
-        with env.user_code(invocation, invocation.deadline):
-            try:
-                loop.run_driven(may_jump=not thaw)
-            except BaseException as exc:
-                # SystemExit, KeyboardInterrupt or os._exit from a task or a callback: asyncio
-                # lets them out of the loop; on Lambda they end the runtime process.
-                if interrupts.is_real(exc):
-                    raise
-                env._crashed(invocation, exc)
-        # The loop has stopped: only now may the invocation end, and the environment with it.
-        env._loop_stopped(invocation)
-        return True
-
-    def next_wakeup(self) -> float | None:
-        loop = self.env.loop
-        # A loop that is running further up the stack (its handler made a nested synchronous
-        # invoke) cannot be stepped until that call returns.
-        return None if loop is None or loop.is_running() else loop.next_wakeup()
-
-    def real_work(self) -> str | None:
-        loop = self.env.loop
-        return None if loop is None or self.env.current is None else loop.real_work()
-
-    def real_wait_allowed(self, what: str) -> bool:
-        invocation = self.env.current
-        if invocation is None:
-            return True
-        # `lambda_blocking_limit` caps the real time one invocation spends waiting on real work:
-        # the real time since the simulation last waited on it (a slice), counted per wait.
-        now = RealTime.monotonic()
-        if invocation.real_wait_mark is not None:
-            invocation.real_waited += min(now - invocation.real_wait_mark, _MAX_REAL_WAIT_STEP)
-        invocation.real_wait_mark = now
-        if invocation.real_waited < self.env.function.real_time_budget:
-            return True
-        self.env.cut_short(invocation, what)
-        return False
-
-    def wait_real(self, seconds: float, what: str) -> None:
-        loop = self.env.loop
-        if loop is not None:
-            loop.wait_real(seconds)
-
-
 class ExecutionEnvironment:
     """One execution environment of a deployed function."""
 
@@ -292,7 +143,7 @@ class ExecutionEnvironment:
         # The working directory and sys.path of this environment, once its code changed them.
         self.cwd: str | None = None
         self.sys_path: list[str] | None = None
-        self._driver = _LoopDriver(self)
+        self._driver = LoopDriver(self)
         self._settings_cache: _PerSettings | None = None
         # The handler is an `async def` function (not any other callable returning a coroutine).
         self._plain_coroutine_function = False

@@ -31,19 +31,14 @@ from .clock import RealTime, VirtualClock
 from .config import FunctionSettings
 from .deadline import real_time_guard
 from .destinations import FunctionTarget, Sink, check_target
-from .environment import (
-    EnvironmentObserver,
-    EnvironmentState,
-    ExecutionEnvironment,
-    FunctionRuntime,
-    Invocation,
-)
+from .environment import EnvironmentState, ExecutionEnvironment, FunctionRuntime
 from .errors import (
     InvalidParameterValueException,
     LambdaUsageError,
     ServiceException,
     TooManyRequestsException,
 )
+from .invocation import EnvironmentObserver, Invocation
 from .process import ProcessSnapshot, chdir_watch
 from .scopes import simulation_scope
 from .timepatch import TimePatches

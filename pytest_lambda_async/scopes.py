@@ -26,7 +26,8 @@ from .loop import no_running_loop
 from .process import chdir_watch
 
 if TYPE_CHECKING:
-    from .environment import ExecutionEnvironment, Invocation
+    from .environment import ExecutionEnvironment
+    from .invocation import Invocation
 
 _TRACE_KEY = os.environ.encodekey("_X_AMZN_TRACE_ID")
 # As os.environ.encodevalue encodes (POSIX), without its call.

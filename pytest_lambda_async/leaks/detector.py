@@ -8,7 +8,8 @@ import weakref
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from ..environment import EnvironmentObserver, ExecutionEnvironment, Invocation
+from ..environment import ExecutionEnvironment
+from ..invocation import EnvironmentObserver, Invocation
 from .collect import _NOT_AWAITABLE, _collect, _is_awaitable, _unfinished
 from .findings import FROZEN, Finding, LeakKind
 from .sites import _defined_at, _is_internal_callback, _qualname, _site_from_origin

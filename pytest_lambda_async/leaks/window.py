@@ -9,7 +9,8 @@ from .findings import Finding, LeakKind
 from .sites import _Site
 
 if TYPE_CHECKING:
-    from ..environment import ExecutionEnvironment, Invocation
+    from ..environment import ExecutionEnvironment
+    from ..invocation import Invocation
     from .detector import LeakDetector
 
 
