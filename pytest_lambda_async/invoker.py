@@ -10,13 +10,10 @@ drains it (`run_until_idle`) or moves the clock (`lambda_clock.advance`). Spec:
 
 from __future__ import annotations
 
-import collections
 import dataclasses
-import enum
 import random
-import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from . import deadline, runtime
@@ -27,8 +24,9 @@ from .asyncqueue import DeliverySettings as DeliverySettings
 from .asyncqueue import Outcome as Outcome
 from .asyncqueue import decode as _decode
 from .asyncwait import driven_loop, in_simulation, stepper
-from .clock import RealTime, VirtualClock
-from .config import FunctionSettings
+from .clock import VirtualClock
+from .config import EnvironmentSettings as EnvironmentSettings
+from .config import FunctionSettings, Reuse
 from .deadline import real_time_guard
 from .destinations import FunctionTarget, Sink, check_target
 from .environment import EnvironmentState, ExecutionEnvironment, FunctionRuntime
@@ -38,6 +36,7 @@ from .errors import (
     ServiceException,
     TooManyRequestsException,
 )
+from .handover import Handover, invoke_from_another_thread
 from .invocation import EnvironmentObserver, Invocation
 from .process import ProcessSnapshot, chdir_watch
 from .scopes import simulation_scope
@@ -57,53 +56,6 @@ _ASYNC_ONLY_SETTINGS = frozenset({
 })
 
 
-class Reuse(str, enum.Enum):
-    AUTO = "auto"
-    ALWAYS = "always"
-    NEVER = "never"
-
-
-@dataclass(frozen=True)
-class EnvironmentSettings:
-    """How invocations find execution environments (the `lambda_environment` marker)."""
-
-    reuse: str = "auto"
-    # AWS does not document how long an idle environment lives; observed lifetimes run from
-    # about 5 to over 60 minutes. 15 minutes sits inside that range (UNCONFIRMED).
-    idle_timeout: float = 900.0
-    max_environments: int | None = None
-    # Environments busy at once across all functions (AWS's default account quota is 1,000).
-    account_concurrency: int = 1000
-
-    def __post_init__(self) -> None:
-        if self.reuse not in {r.value for r in Reuse}:
-            raise LambdaUsageError(
-                f"reuse={self.reuse!r} is not a reuse policy; use 'auto' (like AWS), 'always' "
-                "(one warm environment) or 'never' (a cold start every time)."
-            )
-        positive_number(self.idle_timeout, "idle_timeout",
-                        "give the seconds an environment may stay idle before it is shut down, "
-                        "such as idle_timeout=900")
-        if self.max_environments is not None:
-            count = whole_number(self.max_environments, "max_environments",
-                                 "give a whole number >= 1, or None for no limit")
-            if count < 1:
-                raise LambdaUsageError(
-                    f"max_environments={self.max_environments!r}: give a whole number >= 1, or None "
-                    "for no limit."
-                )
-            object.__setattr__(self, "max_environments", count)
-        if self.account_concurrency is not None:
-            limit = whole_number(self.account_concurrency, "account_concurrency",
-                                 "give the account's limit on concurrent executions, such as 1000")
-            if limit < 1:
-                raise LambdaUsageError(
-                    f"account_concurrency={self.account_concurrency!r}: the account's limit is at "
-                    "least 1. Fix: give a whole number >= 1 (AWS's default is 1000)."
-                )
-            object.__setattr__(self, "account_concurrency", limit)
-
-
 @dataclass(frozen=True)
 class InvokeResult:
     """What a synchronous `Invoke` returns."""
@@ -119,80 +71,6 @@ class InvokeResult:
     init_duration: float | None
     duration: float
     raw_payload: bytes = dataclasses.field(repr=False, default=b"")
-
-
-# Real seconds between a handing-over thread's looks at whether the simulation is free, and
-# how long the simulation's thread must stay in handler code before the request runs on the
-# handing-over thread instead.
-_HANDOVER_POLL = 0.01
-_BORROW_AFTER = 0.1
-# Real seconds after which a request nobody serves is refused rather than waited for.
-_HANDOVER_GIVE_UP = 10.0
-
-
-@dataclass
-class _HandedOver:
-    """A synchronous request made from a thread while another thread runs the simulation."""
-
-    function: LambdaFunction
-    event: Any
-    client_context: dict[str, Any] | None
-    ended: threading.Event = field(default_factory=threading.Event)
-    result: InvokeResult | None = None
-    error: BaseException | None = None
-
-    def __post_init__(self) -> None:
-        self._lock = threading.Lock()
-        self._state = "waiting"  # then "begun", or "withdrawn" by the requesting thread
-
-    def withdraw(self) -> bool:
-        """Take the request back if it has not begun (True then)."""
-        with self._lock:
-            if self._state != "waiting":
-                return False
-            self._state = "withdrawn"
-            return True
-
-    def begin(self, *, force: bool = False) -> None:
-        """Begin the request (on the thread in the simulation, or, withdrawn, on its own)."""
-        with self._lock:
-            if self._state != "waiting" and not force:
-                return
-            self._state = "begun"
-        function = self.function
-        try:
-            invocation, env = function._new_request(self.event, self.client_context)
-            invocation.add_done_callback(self._end)
-            env.begin(invocation)
-        except Exception as exc:  # a throttle or a bad event: raised on the requesting thread
-            self.error = exc
-            self.ended.set()
-
-    def _end(self, invocation: Invocation) -> None:
-        self.result = self.function._request_result(invocation)
-        self.ended.set()
-
-
-class _HandoverDriver:
-    """Begins requests handed over from other threads, inside the running simulation."""
-
-    def __init__(self, invoker: Invoker) -> None:
-        self.invoker = invoker
-
-    def run_ready(self) -> bool:
-        return self.invoker._take_handed_over()
-
-    def next_wakeup(self) -> float | None:
-        return None
-
-    def real_work(self) -> str | None:
-        return None
-
-    def real_wait_allowed(self, what: str) -> bool:  # pragma: no cover - never has real work
-        return True
-
-    def wait_real(self, seconds: float, what: str) -> None:  # pragma: no cover - never waits
-        pass
 
 
 class LambdaFunction(FunctionTarget):
@@ -322,7 +200,9 @@ class LambdaFunction(FunctionTarget):
     def invoke(self, event: Any, *, client_context: dict[str, Any] | None = None) -> InvokeResult:
         """Invoke synchronously (`RequestResponse`): run the request to its end and return the result."""
         if not simulation_scope.enter_if_free():
-            return self._invoke_from_another_thread(event, client_context)
+            return invoke_from_another_thread(
+                self.name, self._clock, self.invoker.handover,
+                lambda: self._new_request(event, client_context), self._request_result)
         try:
             invocation, env = self._new_request(event, client_context)
             env.begin(invocation)
@@ -331,52 +211,6 @@ class LambdaFunction(FunctionTarget):
             simulation_scope.__exit__()
         self.invoker._raise_misuse()
         return self._request_result(invocation)
-
-    def _invoke_from_another_thread(self, event: Any, client_context: dict[str, Any] | None) -> InvokeResult:
-        # Another thread runs the simulation, perhaps waiting on this very thread (a server
-        # thread answering its handler): hand the request over to it, and run the simulation
-        # here once it is free, if the request has not ended by then. A thread that a `def`
-        # handler started and waits for (a pool fanning requests out) cannot be served by
-        # that handler's thread: after a while it runs the request itself, on its behalf.
-        handed = _HandedOver(self, event, client_context)
-        self.invoker._hand_over(handed)
-        blocked_since: float | None = None
-        give_up = RealTime.monotonic() + _HANDOVER_GIVE_UP
-        while not handed.ended.wait(_HANDOVER_POLL):
-            if RealTime.monotonic() > give_up and handed.withdraw():
-                raise LambdaUsageError(
-                    f"invoke() of {self.name!r} from thread {threading.current_thread().name!r} "
-                    f"waited {_HANDOVER_GIVE_UP:g} s for the simulation, which another thread holds "
-                    "without serving it (its handler code waits for this thread, which the plugin "
-                    "could not tell). Invoke from the handler's own thread (`await fn.ainvoke(...)` "
-                    "in an async handler), or keep leak detection on: it tells the plugin which "
-                    "threads a handler started."
-                )
-            if simulation_scope.enter_if_free():
-                try:
-                    self.invoker._take_handed_over()
-                    self._clock.run(until=handed.ended.is_set)
-                finally:
-                    simulation_scope.__exit__()
-            elif simulation_scope.owner_runs_handler_code_for_this_thread():
-                now = RealTime.monotonic()
-                if blocked_since is None:
-                    blocked_since = now
-                elif now - blocked_since >= _BORROW_AFTER:
-                    simulation_scope.borrow()
-                    try:
-                        if handed.withdraw():
-                            handed.begin(force=True)
-                        # Begun here, or by a borrower before: run it to its end.
-                        self._clock.run(until=handed.ended.is_set)
-                    finally:
-                        simulation_scope.__exit__()
-            else:
-                blocked_since = None
-        if handed.error is not None:
-            raise handed.error
-        assert handed.result is not None
-        return handed.result
 
     async def ainvoke(self, event: Any, *, client_context: dict[str, Any] | None = None) -> InvokeResult:
         """`invoke`, for async tests and async handler code.
@@ -601,8 +435,7 @@ class Invoker:
         # Called with each newly deployed function (the moto bridge mirrors it into moto).
         self.deploy_hooks: list[Callable[[LambdaFunction], None]] = []
         # Requests from other threads, waiting for the thread that runs the simulation.
-        self._handed_over: collections.deque[_HandedOver] = collections.deque()
-        self._handover_driver = _HandoverDriver(self)
+        self.handover = Handover(clock)
         # Work outside the functions' queues that run_until_idle must also wait for (an SQS
         # event source mapping's next poll): each returns True while it has some.
         self.pending_work: list[Callable[[], bool]] = []
@@ -723,24 +556,6 @@ class Invoker:
         return self.busy == 0 and not any(fn.queue for fn in self.functions) and not any(
             pending() for pending in self.pending_work
         )
-
-    def _hand_over(self, handed: _HandedOver) -> None:
-        self._handed_over.append(handed)
-        self.clock.attach(self._handover_driver)
-
-    def _take_handed_over(self) -> bool:
-        """Begin the requests handed over by other threads; True if there were any."""
-        took = False
-        while self._handed_over:
-            try:
-                handed = self._handed_over.popleft()
-            except IndexError:  # taken by another look at the same time
-                break
-            handed.begin()
-            took = True
-        if not self._handed_over:
-            self.clock.detach(self._handover_driver)
-        return took
 
     def unfinished(self) -> dict[str, list[str]]:
         """Accepted events without an outcome yet, by function name."""
