@@ -208,21 +208,19 @@ class EnvironmentSettings:
         positive_number(self.idle_timeout, "idle_timeout",
                         "give the seconds an environment may stay idle before it is shut down, "
                         "such as idle_timeout=900")
-        if self.max_environments is not None:
-            count = whole_number(self.max_environments, "max_environments",
-                                 "give a whole number >= 1, or None for no limit")
-            if count < 1:
-                raise LambdaUsageError(
-                    f"max_environments={self.max_environments!r}: give a whole number >= 1, or None "
-                    "for no limit."
-                )
-            object.__setattr__(self, "max_environments", count)
-        if self.account_concurrency is not None:
-            limit = whole_number(self.account_concurrency, "account_concurrency",
-                                 "give the account's limit on concurrent executions, such as 1000")
-            if limit < 1:
-                raise LambdaUsageError(
-                    f"account_concurrency={self.account_concurrency!r}: the account's limit is at "
-                    "least 1. Fix: give a whole number >= 1 (AWS's default is 1000)."
-                )
-            object.__setattr__(self, "account_concurrency", limit)
+        self._at_least_one("max_environments", "give a whole number >= 1, or None for no limit",
+                           "give a whole number >= 1, or None for no limit.")
+        self._at_least_one("account_concurrency",
+                           "give the account's limit on concurrent executions, such as 1000",
+                           "the account's limit is at least 1. Fix: give a whole number >= 1 (AWS's "
+                           "default is 1000).")
+
+    def _at_least_one(self, name: str, fix: str, too_small: str) -> None:
+        """A whole number >= 1 (3.0 taken as 3), or None."""
+        value = getattr(self, name)
+        if value is None:
+            return
+        number = whole_number(value, name, fix)
+        if number < 1:
+            raise LambdaUsageError(f"{name}={value!r}: {too_small}")
+        object.__setattr__(self, name, number)
