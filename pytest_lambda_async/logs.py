@@ -162,29 +162,6 @@ def restore_output(saved: tuple[Any, Any, str]) -> None:
     sys.stdout, sys.stderr, _HANDLER.request_id = saved
 
 
-class LogRouting:
-    """Route output to `log` while handler code runs (a re-entrant scope)."""
-
-    __slots__ = ("_log", "_request_id", "_saved")
-
-    def __init__(self, log: InvocationLog, request_id: str) -> None:
-        self._log = log
-        self._request_id = request_id
-        self._saved: tuple[Any, Any, str] | None = None
-
-    def __enter__(self) -> None:
-        self._saved = (sys.stdout, sys.stderr, _HANDLER.request_id)
-        sys.stdout = _routed(sys.stdout)
-        sys.stderr = _routed(sys.stderr)
-        _HANDLER.request_id = self._request_id
-        _current.append((self._log, threading.get_ident()))
-
-    def __exit__(self, *exc: object) -> None:
-        _current.pop()
-        assert self._saved is not None
-        sys.stdout, sys.stderr, _HANDLER.request_id = self._saved
-
-
 class _SuppressServices(logging.Filter):
     """Powertools' deduplication filter, on the runtime's handler: records of a Powertools
     `Logger`'s service do not reach the root logger's handler a second time."""

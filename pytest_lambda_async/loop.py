@@ -314,18 +314,6 @@ class EnvironmentLoopPolicy(asyncio.DefaultEventLoopPolicy):
         return super().get_event_loop()
 
 
-def swap_policy(policy: asyncio.AbstractEventLoopPolicy | None) -> Any:
-    """Install `policy` and return the one it replaced.
-
-    Writes the module global directly: `set_event_loop_policy` is deprecated from 3.14 and
-    would warn on every invocation; this is what it does.
-    """
-    previous = _events._event_loop_policy  # type: ignore[attr-defined]
-    _events._event_loop_policy = policy  # type: ignore[attr-defined]
-    return previous
-
-
-
 class no_running_loop:
     """Hide the running loop (a test's pytest-asyncio loop) while the simulation runs.
 
