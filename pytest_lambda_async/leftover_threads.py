@@ -11,11 +11,13 @@ threads are noted as handler code starts them (`realwork.ThreadWaits`).
 from __future__ import annotations
 
 import atexit
+import concurrent.futures.thread as _pool
 import contextlib
 import os
 import sys
 import threading
 import weakref
+from types import FrameType
 from typing import Any
 
 # Threads started while handler code ran, that were not daemons.
@@ -39,8 +41,29 @@ def running() -> list[threading.Thread]:
     return [thread for thread in _started if thread.is_alive()]
 
 
+_POOL_WORKER = _pool._worker.__code__
+
+
+def pool_worker_between_jobs(frame: FrameType) -> bool:
+    """True if `frame` is a ThreadPoolExecutor worker's loop waiting for its next job, with no
+    job in hand and none queued for it."""
+    if frame.f_code is not _POOL_WORKER:
+        return False
+    local = frame.f_locals
+    work_queue = local.get("work_queue")
+    return "work_item" not in local and work_queue is not None and work_queue.empty()
+
+
+def _holding_up_exit(threads: list[threading.Thread]) -> list[threading.Thread]:
+    # A pool worker between jobs does not: its executor's own exit hook, which runs after this
+    # one, hands it the sentinel it ends on (asyncio.to_thread's and run_in_executor's pools).
+    frames = sys._current_frames()
+    return [thread for thread in threads if not (
+        (frame := frames.get(thread.ident or -1)) is not None and pool_worker_between_jobs(frame))]
+
+
 def _at_shutdown() -> None:
-    left = running()
+    left = _holding_up_exit(running())
     if not left:
         return
     names = ", ".join(sorted(thread.name for thread in left))

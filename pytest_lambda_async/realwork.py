@@ -64,10 +64,7 @@ def _parked(frame: FrameType) -> bool:
         condition, waiter = local.get("self"), local.get("waiter")
         return waiter is not None and waiter in getattr(condition, "_waiters", ())
     if code is _POOL_WORKER:
-        # A pool worker between jobs: no job in hand and none queued for it.
-        local = frame.f_locals
-        work_queue = local.get("work_queue")
-        return "work_item" not in local and work_queue is not None and work_queue.empty()
+        return leftover_threads.pool_worker_between_jobs(frame)
     return code in _IDLE_CODES
 
 
