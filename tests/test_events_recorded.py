@@ -517,6 +517,8 @@ RECORDED_CUSTOM_MESSAGE_REQUEST = {
     "codeParameter": "####", "usernameParameter": "{username}",
     "clientMetadata": {"exampleMetadataKey": "example metadata value"},
 }
+# The X's are AWS's own redaction of the account ids in that sample, kept as published (of
+# uneven lengths there too); only the keys of this request are compared below.
 RECORDED_PRETOKEN_REQUEST = {
     "userAttributes": {"email": "email", "phone_number": "phone_number"},
     "groupConfiguration": {
