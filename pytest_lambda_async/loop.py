@@ -147,15 +147,6 @@ class VirtualEventLoop(asyncio.SelectorEventLoop):
         return wake
 
     # -- stepping by the simulation --------------------------------------------------------
-    def run_ready(self) -> bool:
-        """Run the loop until nothing is ready; True if anything ran."""
-        if self.is_closed() or self.is_running():
-            return False
-        if not self.has_work():
-            return False
-        self.run_driven()
-        return True
-
     def has_work(self) -> bool:
         """True if a step would run something: ready callbacks, due timers or I/O that came in."""
         if self._ready or self._io_ready or self._due():
