@@ -7,13 +7,23 @@ clock; the test's own code keeps reading real time, and so do asyncio loops othe
 plugin's (freezegun's `real_asyncio`), so a pytest-asyncio test loop never hangs. A test's
 own `freeze_time` or `time_machine.travel` is what handler code reads while it is on. Modules
 imported meanwhile are imported with the real datetime classes (`imports.ImportGuard`).
+
+Each start has freezegun look at every module in `sys.modules` for its names bound to the real
+time functions and classes. freezegun caches what it found per module, but checking its cache
+costs a `dir()` of the module, which over the ~850 modules of a suite with boto3 loaded was most
+of the cost of a test that invokes. `_ModuleScans` answers those checks from the plugin's own
+memo while the plugin's freezer starts (see there).
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import sys
 import time
+import weakref
+from collections.abc import Callable, Iterator
+from types import ModuleType
 from typing import Any
 
 from . import deadline
@@ -88,8 +98,10 @@ class TimePatches:
             self._freezer_deferred = True
             return
         self._freezer_deferred = False
-        self._freezer = freezegun.freeze_time(self.clock.now(), real_asyncio=True)
-        self._freezer.start()
+        freezer = freezegun.freeze_time(self.clock.now(), real_asyncio=True)
+        with module_scans.answering(freezegun.api):
+            freezer.start()
+        self._freezer = freezer
         # freezegun reads the time from the factory its start() pushed, and asks
         # _should_use_real_time() before faking time.time() and friends: ours answer per call,
         # simulated inside handler code, real elsewhere (unless the test froze time on top).
@@ -149,3 +161,73 @@ def _stop_in_turn(api: Any, freezer: Any) -> None:
         original_stop(self)
 
     cls.stop = stop
+
+
+_Scan = Callable[[ModuleType], Any]
+
+
+class _ModuleScans:
+    """What freezegun's `_get_cached_module_attributes(module)` returned, kept for the session.
+
+    freezegun's answer for a module is the list of its names bound to real time objects, found
+    by its last full scan of the module, and is rescanned when the set of the module's names
+    (its `dir()`) changed since. For a plain module, `dir()` is the keys of its `__dict__`, and
+    this memo tells that they may have changed by the dict's length and its last key (dicts keep
+    insertion order: a name added, even in place of one deleted, comes last; only deleting the
+    last name too and binding it again after the new one hides a change). So it answers as
+    freezegun would, without a `dir()`: when the module object is the one it saw (held weakly,
+    so a module re-imported under the same name, even at the same address, is another) and
+    neither has changed, it returns freezegun's list; else it asks freezegun and keeps what
+    freezegun says. A module with its own `__dir__`, or anything in `sys.modules` that is not
+    a plain `ModuleType` (a subclass may have its own `dir()`), is always asked of freezegun.
+
+    `answering(api)` puts the memo in freezegun's place for the duration of one `start()` of
+    the plugin's freezer, and puts freezegun's function back after it, whatever happens. With a
+    freezegun whose internals are not the ones this relies on, it changes nothing.
+    """
+
+    def __init__(self) -> None:
+        self._seen: dict[int, tuple[weakref.ref[ModuleType], int, object, Any]] = {}
+
+    @contextlib.contextmanager
+    def answering(self, api: Any) -> Iterator[None]:
+        scan = getattr(api, "_get_cached_module_attributes", None)
+        if not (callable(scan) and hasattr(api, "_get_module_attributes_hash")
+                and isinstance(getattr(api, "_GLOBAL_MODULES_CACHE", None), dict)):
+            yield
+            return
+        api._get_cached_module_attributes = self._answer_for(scan)
+        try:
+            yield
+        finally:
+            api._get_cached_module_attributes = scan
+
+    def _answer_for(self, scan: _Scan) -> _Scan:
+        seen = self._seen
+
+        def cached_module_attributes(module: ModuleType) -> Any:
+            if type(module) is not ModuleType:
+                return scan(module)  # a subclass may have its own dir()
+            names = module.__dict__
+            size = len(names)
+            entry = seen.get(id(module))
+            # The same module, with the same names as when freezegun last answered (no
+            # `__dir__` came in: it would have changed the length or the last key).
+            if (entry is not None and size == entry[1] and entry[0]() is module
+                    and (next(reversed(names)) if size else None) == entry[2]):
+                return entry[3]
+            if "__dir__" in names:
+                return scan(module)  # dir() is not the keys of its __dict__
+            found = scan(module)
+            size = len(names)  # freezegun's answer is for the module as it is now
+            seen[id(module)] = (weakref.ref(module), size, next(reversed(names)) if size else None,
+                                found)
+            return found
+
+        return cached_module_attributes
+
+    def clear(self) -> None:
+        self._seen.clear()
+
+
+module_scans = _ModuleScans()
