@@ -139,14 +139,18 @@ def test_the_plugins_freezer_starts_with_the_memo_and_puts_freezegun_back(
         raise RuntimeError("start failed")
 
     patches = TimePatches(VirtualClock())
+    sleep = time.sleep
     monkeypatch.setattr(freezegun.api._freeze_time, "start", failing_start)
     try:
         with pytest.raises(RuntimeError, match="start failed"):
             patches.ensure_started()
     finally:
-        patches.stop()
+        patches.stop()  # a freezer that failed to start is not one to stop
     assert seen and seen[0] is not FREEZEGUN_SCAN
     assert freezegun.api._get_cached_module_attributes is FREEZEGUN_SCAN
+    assert time.sleep is sleep
+    assert not any(type(finder).__name__ == "ImportGuard" for finder in sys.meta_path)
+    assert freezegun.api.freeze_factories == []
     monkeypatch.setattr(freezegun.api._freeze_time, "start", start)
 
 
