@@ -32,13 +32,14 @@ class Invocation:
         request_id: str,
         body: bytes,
         synchronous: bool,
-        trace_id: str,
+        trace_id: bytes,
         client_context: dict[str, Any] | None = None,
         attempt: int = 1,
     ) -> None:
         self.request_id = request_id
         self.body = body
         self.synchronous = synchronous
+        # `_X_AMZN_TRACE_ID` as os.environ holds it (encoded), for the user-code scope to set.
         self.trace_id = trace_id
         self.client_context = client_context
         self.attempt = attempt

@@ -446,15 +446,15 @@ class Invoker:
 
     def _request_id(self) -> str:
         # A version-4 UUID from the seeded generator, so request ids repeat with the seed.
-        bits = self.random.getrandbits(128) & _UUID4_CLEAR | _UUID4_SET
-        h = f"{bits:032x}"
+        h = (self.random.getrandbits(128) & _UUID4_CLEAR | _UUID4_SET).to_bytes(16, "big").hex()
         return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
-    def _trace_id(self) -> str:
+    def _trace_id(self) -> bytes:
+        """The `_X_AMZN_TRACE_ID` value, encoded as `os.environ` holds it (ASCII)."""
         # One draw of 160 bits is the 96-bit root then the 64-bit parent, as two draws were.
         bits = self.random.getrandbits(160)
-        return (f"Root=1-{int(self.clock._now):08x}-{bits & _LOW_96:024x};"
-                f"Parent={bits >> 96:016x};Sampled=0")
+        return b"Root=1-%08x-%024x;Parent=%016x;Sampled=0" % (int(self.clock._now), bits & _LOW_96,
+                                                              bits >> 96)
 
     def deploy(
         self,

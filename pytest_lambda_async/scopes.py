@@ -30,8 +30,6 @@ if TYPE_CHECKING:
     from .invocation import Invocation
 
 _TRACE_KEY = os.environ.encodekey("_X_AMZN_TRACE_ID")
-# As os.environ.encodevalue encodes (POSIX), without its call.
-_FS_ENCODING = sys.getfilesystemencoding()
 
 # Module globals of libraries (imported once per test process) that on Lambda live once per
 # execution environment, each being a process of its own: (module, name, the value a fresh
@@ -111,7 +109,7 @@ class UserCode(RunningHandler):
         if self._init:
             data.pop(_TRACE_KEY, None)
         else:
-            data[_TRACE_KEY] = invocation.trace_id.encode(_FS_ENCODING, "surrogateescape")
+            data[_TRACE_KEY] = invocation.trace_id
         # The mapping is swapped, not edited key by key (putenv per variable would dominate the
         # cost of an invocation): code inside sees Lambda's variables through os.environ, and
         # whatever it sets there is gone when it returns.

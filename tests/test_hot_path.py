@@ -266,3 +266,26 @@ async def test_concurrent_requests_interleave_their_timers(lambda_invoker: Invok
     await asyncio.gather(fn.ainvoke({"name": "a", "every": 2}), fn.ainvoke({"name": "b", "every": 3}))
     assert sorted(seen, key=lambda item: item[1]) == seen
     assert set(seen) == {("a0", 2), ("b0", 3), ("a1", 4), ("a2", 6), ("b1", 6), ("b2", 9)}
+
+
+def test_request_and_trace_ids_repeat_with_the_seed_as_they_always_have() -> None:
+    # Recorded from the code before the ids were built faster: the same seed (0) and clock
+    # give the same request ids, and the same X-Ray header in the handler's environment.
+    from pytest_lambda_async import VirtualClock
+
+    seen: list[tuple[str, str]] = []
+    invoker = Invoker(VirtualClock(1_700_000_000.25))
+    try:
+        fn = invoker.deploy(lambda e, c: seen.append((c.aws_request_id, os.environ["_X_AMZN_TRACE_ID"])),
+                            name="ids")
+        results = [fn.invoke({}) for _ in range(2)]
+    finally:
+        invoker.close()
+    assert seen == [
+        ("e3e70682-c209-4cac-a29f-6fbed82c07cd",
+         "Root=1-6553f100-42485e3a0a5d2f346baa9455;Parent=82e2e662f728b4fa;Sampled=0"),
+        ("c8a70639-eb11-47b3-a7a9-c3787c65c1e5",
+         "Root=1-6553f100-f7c1bd874da5e709d4713d60;Parent=5ba91faf7a024204;Sampled=0"),
+    ]
+    assert [r.request_id for r in results] == [request_id for request_id, _ in seen]
+    assert "_X_AMZN_TRACE_ID" not in os.environ or os.environ["_X_AMZN_TRACE_ID"] != seen[-1][1]
