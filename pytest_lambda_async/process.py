@@ -11,6 +11,7 @@ environment itself.)
 
 from __future__ import annotations
 
+import _signal  # type: ignore[import-not-found]
 import logging
 import os
 import signal
@@ -44,16 +45,21 @@ class _LoggerState:
         self.handlers = list(logger.handlers)
         self.filters = list(logger.filters)
 
-    def restore(self) -> None:
+    def restore(self) -> bool:
+        """Put the logger back; True if its attributes (its level, say) had changed."""
         logger = self.logger
         attributes = vars(logger)
         handlers, filters = logger.handlers, logger.filters
-        if attributes != self.attributes:
+        changed = attributes != self.attributes
+        if changed:
             attributes.clear()
             attributes.update(self.attributes)
             logger.handlers, logger.filters = handlers, filters  # the same lists, refilled
-        filters[:] = self.filters
-        _set_handlers(logger, [h for h in self.handlers if not _is_pytest_handler(h)])
+        if filters != self.filters:
+            filters[:] = self.filters
+        if handlers or self.handlers:
+            _set_handlers(logger, [h for h in self.handlers if not _is_pytest_handler(h)])
+        return changed
 
 
 def _reset_new_logger(logger: logging.Logger) -> None:
@@ -92,19 +98,30 @@ class LoggingState:
 
     def restore(self) -> None:
         manager = logging.Logger.manager
+        changed = manager.disable != self.disable
         manager.disable = self.disable
         for logger in _loggers():
             state = self.loggers.get(id(logger))
             if state is not None and state.logger is logger:
-                state.restore()
+                changed = state.restore() or changed
             else:
                 _reset_new_logger(logger)
-        manager._clear_cache()  # type: ignore[attr-defined]
+                changed = True
+        if changed:
+            # Levels were put back without setLevel: the loggers' cached answers are stale.
+            manager._clear_cache()  # type: ignore[attr-defined]
+
+
+# The signals a handler can be installed for, looked up once (the set does not change).
+_SIGNALS = sorted(_signal.valid_signals()) if hasattr(_signal, "valid_signals") else []
 
 
 class SignalState:
     """Every signal's Python-level handler, and the real-time alarm SIGALRM goes with (taken on
-    the main thread only: elsewhere neither the test nor handler code can install one)."""
+    the main thread only: elsewhere neither the test nor handler code can install one).
+
+    Read through `_signal`, not `signal`: the module's wrappers turn every default handler
+    into an enum, and this runs for every signal twice per test."""
 
     def __init__(self) -> None:
         self.handlers: dict[int, Any] = {}
@@ -114,9 +131,10 @@ class SignalState:
             if hasattr(signal, "setitimer"):
                 remaining, self.alarm_interval = signal.getitimer(signal.ITIMER_REAL)
                 self.alarm_due = RealTime.monotonic() + remaining if remaining else 0.0
-            for signum in signal.valid_signals():
+            getsignal = _signal.getsignal
+            for signum in _SIGNALS:
                 try:
-                    self.handlers[signum] = signal.getsignal(signum)
+                    self.handlers[signum] = getsignal(signum)
                 except (OSError, ValueError):  # pragma: no cover - platform-specific
                     continue
 
@@ -125,9 +143,12 @@ class SignalState:
         plugin's own real-time guard, which puts back what it displaced itself)."""
         if threading.current_thread() is not threading.main_thread():
             return
+        getsignal = _signal.getsignal
         for signum, handler in self.handlers.items():
-            current = signal.getsignal(signum)
-            if current is handler or handler is None or (keep is not None and current is keep):
+            current = getsignal(signum)
+            # SIG_DFL and SIG_IGN are the ints 0 and 1 here: compared by value.
+            if current is handler or current == handler or handler is None or (
+                    keep is not None and current is keep):
                 continue
             try:
                 signal.signal(signum, handler)

@@ -8,6 +8,7 @@ in random order (pytest-randomly, several seeds) and under pytest-xdist.
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import sys
@@ -341,3 +342,46 @@ def test_logging_tree_is_restored_but_pytest_handlers_are_left_to_pytest(
     with caplog.at_level(logging.INFO, logger="isolation.named"):
         named.info("still captured")
     assert caplog.messages == ["still captured"]
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGUSR2"), reason="POSIX signals")
+def test_default_and_ignored_signal_dispositions_are_put_back() -> None:
+    # SIG_DFL and SIG_IGN, swapped both ways by handler code: read without the signal
+    # module's enums, they must still compare as the dispositions they are.
+    previous = signal.signal(signal.SIGUSR2, signal.SIG_IGN)
+    try:
+        def swaps(event: object, context: object) -> str:
+            signal.signal(signal.SIGUSR2, signal.SIG_DFL)
+            signal.signal(signal.SIGUSR1, signal.SIG_IGN)
+            return "ok"
+
+        before = {s: signal.getsignal(s) for s in (signal.SIGUSR1, signal.SIGUSR2)}
+        invoker = Invoker(VirtualClock())
+        try:
+            assert invoker.deploy(swaps).invoke({}).payload == "ok"
+        finally:
+            invoker.close()
+        assert {s: signal.getsignal(s) for s in before} == before
+        assert signal.getsignal(signal.SIGUSR2) is signal.SIG_IGN
+    finally:
+        signal.signal(signal.SIGUSR2, previous)
+
+
+def test_a_level_set_directly_by_handler_code_leaves_no_stale_answer() -> None:
+    # Handler code assigns a level without setLevel (no cache clearing) and logs through it:
+    # once the level is put back, the logger answers for the level it has again.
+    logger = logging.getLogger("isolation.direct")
+    assert not logger.isEnabledFor(logging.DEBUG)
+
+    def lowers(event: object, context: object) -> bool:
+        logging.getLogger("isolation.direct").level = logging.DEBUG
+        logging.getLogger("isolation.direct")._cache.clear()  # type: ignore[attr-defined]
+        return logging.getLogger("isolation.direct").isEnabledFor(logging.DEBUG)
+
+    invoker = Invoker(VirtualClock())
+    try:
+        assert invoker.deploy(lowers).invoke({}).payload is True
+    finally:
+        invoker.close()
+    assert logger.level == logging.NOTSET
+    assert not logger.isEnabledFor(logging.DEBUG)
