@@ -377,7 +377,7 @@ def lambda_invoker(
     from .invoker import Invoker
 
     item = request.node
-    tmp_root = tempfile.mkdtemp(prefix="lambda-envs-")
+    tmp_root = _environments_root(item.config)
     limit = _blocking_limit(item.config)
     invoker = Invoker(
         lambda_clock,
@@ -402,7 +402,20 @@ def lambda_invoker(
             aws.deactivate()
         finally:
             invoker.close()
-            shutil.rmtree(tmp_root, ignore_errors=True)
+
+
+_ENVIRONMENTS_ROOT = pytest.StashKey[str]()
+
+
+def _environments_root(config: pytest.Config) -> str:
+    """The directory the environments' `/tmp` directories are made in: one for the session,
+    removed at its end (each environment removes its own when it shuts down; making and
+    removing one per test cost more than most tests' invocations)."""
+    root = config.stash.get(_ENVIRONMENTS_ROOT, None)
+    if root is None:
+        root = config.stash[_ENVIRONMENTS_ROOT] = tempfile.mkdtemp(prefix="lambda-envs-")
+        config.add_cleanup(lambda: shutil.rmtree(root, ignore_errors=True))
+    return root
 
 
 def _notify(hook: Any, item: pytest.Item, kind: str, data: dict[str, Any]) -> None:

@@ -315,3 +315,41 @@ def test_timers_due_at_the_same_instant_run_in_the_order_they_were_set(lambda_in
         return order
 
     assert lambda_invoker.deploy(handler).invoke({}).payload == list(range(12))
+
+
+def test_each_tests_tmp_dirs_are_gone_when_it_ends_and_the_root_with_the_session(
+        pytester: pytest.Pytester, tmp_path: Any) -> None:
+    # One directory holds the session's environments; each test's own /tmp directories (with
+    # what its code left there) are removed at its end, the holder at the session's end.
+    record = tmp_path / "dirs.txt"
+    pytester.makeini("[pytest]\nasyncio_default_fixture_loop_scope = function\n")
+    pytester.makepyfile(test_tmp=f"""
+        import os, tempfile
+
+        RECORD = {str(record)!r}
+
+        def leaves(event, context):
+            with open(os.path.join(tempfile.gettempdir(), "left.txt"), "w") as f:
+                f.write("x")
+            return tempfile.gettempdir()
+
+        def test_first(lambda_invoker):
+            tmp = lambda_invoker.deploy(leaves).invoke({{}}).payload
+            with open(RECORD, "a") as f:
+                f.write(tmp + "\\n")
+
+        def test_second(lambda_invoker):
+            first = open(RECORD).read().split()[0]
+            assert not os.path.exists(first)  # gone with the first test
+            tmp = lambda_invoker.deploy(leaves).invoke({{}}).payload
+            assert os.path.dirname(tmp) == os.path.dirname(first)  # the session's holder
+            with open(RECORD, "a") as f:
+                f.write(tmp + "\\n")
+    """)
+    result = pytester.runpytest_subprocess("-p", "no:randomly", "-p", "no:cacheprovider", timeout=120)
+    result.assert_outcomes(passed=2)
+    dirs = record.read_text().split()
+    assert len(dirs) == 2
+    assert not any(os.path.exists(d) for d in dirs)
+    assert not os.path.exists(os.path.dirname(dirs[0]))
+    assert os.path.basename(os.path.dirname(dirs[0])).startswith("lambda-envs-")
