@@ -194,9 +194,16 @@ class ProcessSnapshot:
         if sys.path != self.path:
             sys.path[:] = self.path
         modules = sys.modules
-        for name, module in self.modules.items():
-            if modules.get(name) is not module:
-                modules[name] = module
+        # One comparison in C for the usual case, where every module the test had is still
+        # there (modules compare by identity; an entry that is not a module may not).
+        try:
+            unchanged = self.modules.items() <= modules.items()
+        except Exception:
+            unchanged = False
+        if not unchanged:
+            for name, module in self.modules.items():
+                if modules.get(name) is not module:
+                    modules[name] = module
         self.signals.restore(keep=keep_signal_handler)
         self.logging.restore()
 

@@ -385,3 +385,35 @@ def test_a_level_set_directly_by_handler_code_leaves_no_stale_answer() -> None:
         invoker.close()
     assert logger.level == logging.NOTSET
     assert not logger.isEnabledFor(logging.DEBUG)
+
+
+def test_modules_the_test_had_are_put_back_even_beside_odd_entries() -> None:
+    import csv
+    import json
+
+    class RefusesComparison:
+        def __eq__(self, other: object) -> bool:
+            raise RuntimeError("no comparing me")
+
+        __hash__ = object.__hash__
+
+    odd = sys.modules["isolation_odd_entry"] = RefusesComparison()  # type: ignore[assignment]
+    try:
+        def replaces(event: object, context: object) -> str:
+            sys.modules["json"] = RefusesComparison()  # type: ignore[assignment]
+            return "ok"
+
+        def removes(event: object, context: object) -> str:
+            del sys.modules["csv"]
+            return "ok"
+
+        for tampers in (replaces, removes):
+            invoker = Invoker(VirtualClock())
+            try:
+                assert invoker.deploy(tampers).invoke({}).payload == "ok"
+            finally:
+                invoker.close()
+            assert sys.modules["json"] is json and sys.modules["csv"] is csv
+        assert sys.modules["isolation_odd_entry"] is odd
+    finally:
+        sys.modules.pop("isolation_odd_entry", None)
