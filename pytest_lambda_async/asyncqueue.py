@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
+from functools import partial
 from typing import TYPE_CHECKING, Any, Protocol
 
 from . import runtime
@@ -108,6 +109,23 @@ class Outcome:
     init_duration: float | None = None
 
 
+_new = object.__new__
+
+
+def _attempt(number: int, started_at: float, ended_at: float, status: str,
+             environment_id: str | None, cold_start: bool, error_type: str | None,
+             log_result: str) -> Attempt:
+    """`Attempt(...)` with every field given, at the cost of one dict update: a frozen
+    dataclass's __init__ sets its fields one `object.__setattr__` call at a time."""
+    attempt = _new(Attempt)
+    attempt.__dict__.update(
+        number=number, started_at=started_at, ended_at=ended_at, status=status,
+        environment_id=environment_id, cold_start=cold_start, error_type=error_type,
+        log_result=log_result,
+    )
+    return attempt
+
+
 def decode(body: bytes) -> Any:
     """A request or response body as the runtime decodes it; the bytes themselves if not JSON."""
     try:
@@ -147,6 +165,7 @@ class QueueFunction(Protocol):
 
     outcomes: list[Outcome]
     _clock: VirtualClock
+    _faults: list[str]
 
     @property
     def name(self) -> str: ...
@@ -210,7 +229,9 @@ class AsyncQueue:
                 self.events[id(twin)] = twin
                 self._schedule(twin, self._clock.time() + delay + rng.random())
         self._schedule(queued, self._clock.time() + delay)
-        return Accepted(status_code=202, request_id=queued.request_id)
+        accepted = _new(Accepted)
+        accepted.__dict__.update(status_code=202, request_id=queued.request_id)
+        return accepted
 
     def unfinished(self) -> list[str]:
         """Request ids of accepted events that have no outcome yet."""
@@ -222,20 +243,23 @@ class AsyncQueue:
                 queued.timer.cancel()
 
     def _schedule(self, queued: _QueuedEvent, when: float) -> None:
-        queued.timer = self._clock.call_at(when, lambda: self._deliver(queued))
+        queued.timer = self._clock.call_at(when, partial(self._deliver, queued))
 
     def _deliver(self, queued: _QueuedEvent) -> None:
         queued.timer = None
         function = self.function
-        now = self._clock.time()
         if function.settings.reserved_concurrent_executions == 0:
             self._finish(queued, self.invoker.delivery.zero_concurrency_condition)
             return
-        env = None if function._take_fault() is not None else function._acquire()
+        # A fault is taken only when one is queued (`_take_fault` answers None otherwise).
+        env = None if function._faults and function._take_fault() is not None \
+            else function._acquire()
         if env is None:
+            now = self._clock._now
             queued.throttles += 1
-            queued.history.append(Attempt(len(queued.history) + 1, now, now, "throttled",
-                                          error_type="TooManyRequestsException"))
+            history = queued.history
+            history.append(_attempt(len(history) + 1, now, now, "throttled", None, False,
+                                    "TooManyRequestsException", ""))
             backoff = min(THROTTLE_BACKOFF_FIRST * 2 ** (queued.throttles - 1), THROTTLE_BACKOFF_MAX)
             self._retry_or_expire(queued, now + backoff)
             return
@@ -243,20 +267,19 @@ class AsyncQueue:
             queued.body, request_id=queued.request_id, synchronous=False,
             attempt=queued.invocations + 1,
         )
-        invocation.add_done_callback(lambda inv: self._attempt_done(queued, inv))
+        invocation.add_done_callback(partial(self._attempt_done, queued))
         env.begin(invocation)
 
     def _attempt_done(self, queued: _QueuedEvent, invocation: Invocation) -> None:
         env = invocation.environment
         failed = invocation.function_error is not None
         queued.last = invocation
-        queued.invocations += 1
-        queued.history.append(Attempt(
-            len(queued.history) + 1, invocation.started_at, invocation.ended_at,
-            "failed" if failed else "succeeded",
-            environment_id=env.id if env is not None else None,
-            cold_start=invocation.cold_start, error_type=invocation.error_type,
-            log_result=invocation.log.tail(),
+        queued.invocations = made = queued.invocations + 1
+        history = queued.history
+        history.append(_attempt(
+            len(history) + 1, invocation.started_at, invocation.ended_at,
+            "failed" if failed else "succeeded", env.id if env is not None else None,
+            invocation.cold_start, invocation.error_type, invocation.log.tail(),
         ))
         self.invoker._record_invocation(self.function, invocation, kind="Event")
         if queued.duplicate:
@@ -266,45 +289,48 @@ class AsyncQueue:
         if not failed:
             self._finish(queued, "Success")
             return
-        made = queued.invocations
-        if made > self.function.settings.maximum_retry_attempts:
+        settings = self.function.settings
+        if made > settings.maximum_retry_attempts:
             self._finish(queued, "RetriesExhausted")
             return
-        self._retry_or_expire(queued, self._clock.time() + RETRY_DELAYS[made - 1])
+        self._retry_or_expire(queued, self._clock._now + RETRY_DELAYS[made - 1])
 
     def _retry_or_expire(self, queued: _QueuedEvent, when: float) -> None:
         # The event age is checked before the next attempt is scheduled [OBS L1/L2].
         if when - queued.accepted_at >= self.function.settings.maximum_event_age_in_seconds:
             self._finish(queued, "EventAgeExceeded")
         else:
-            self._schedule(queued, when)
+            queued.timer = self._clock.call_at(when, partial(self._deliver, queued))
 
     def _finish(self, queued: _QueuedEvent, condition: str) -> None:
         if queued.duplicate:
             del self.events[id(queued)]
             return
         function = self.function
-        now = self._clock.time()
         last = queued.last
         success = condition == "Success"
-        payload = decode(last.response) if last is not None else None
-        env = last.environment if last is not None else None
-        outcome = Outcome(
-            request_id=queued.request_id,
-            event=decode(queued.body),
-            status="succeeded" if success else "failed",
-            condition=condition,
-            attempts=queued.invocations,
-            payload=payload,
-            function_error=last.function_error if last is not None else None,
-            function_name=function.name,
-            accepted_at=queued.accepted_at,
-            finished_at=now,
-            history=tuple(queued.history),
-            environment_id=env.id if env is not None else None,
-            cold_start=last.cold_start if last is not None else False,
-            init_duration=last.init_duration if last is not None else None,
-        )
+        outcome = _new(Outcome)
+        # Every field at once: a frozen dataclass's __init__ sets them one call at a time.
+        if last is not None:
+            env = last.environment
+            outcome.__dict__.update(
+                request_id=queued.request_id, event=decode(queued.body),
+                status="succeeded" if success else "failed", condition=condition,
+                attempts=queued.invocations, payload=decode(last.response),
+                function_error=last.function_error, function_name=function.name,
+                accepted_at=queued.accepted_at, finished_at=self._clock._now,
+                history=tuple(queued.history), environment_id=env.id if env is not None else None,
+                cold_start=last.cold_start, init_duration=last.init_duration,
+            )
+        else:
+            outcome.__dict__.update(
+                request_id=queued.request_id, event=decode(queued.body),
+                status="succeeded" if success else "failed", condition=condition,
+                attempts=queued.invocations, payload=None, function_error=None,
+                function_name=function.name, accepted_at=queued.accepted_at,
+                finished_at=self._clock._now, history=tuple(queued.history),
+                environment_id=None, cold_start=False, init_duration=None,
+            )
         del self.events[id(queued)]
         function.outcomes.append(outcome)
         self.invoker._outcome_finished(function, outcome)

@@ -246,26 +246,31 @@ class VirtualClock:
 
     def _run(self, until_time: float | None, until: Callable[[], bool] | None) -> None:
         stalled = 0
+        drivers = self._drivers  # edited in place by attach and detach, never replaced
+        monotonic = RealTime.monotonic
         while True:
             if until is not None and until():
                 return
-            ran = False
-            for driver in list(self._drivers):
-                if driver not in self._drivers:
+            if drivers:
+                ran = False
+                for driver in drivers[:] if len(drivers) > 1 else (drivers[0],):
+                    if driver not in drivers:
+                        continue
+                    if self._real_anchor is not None:
+                        self._follow_real_time()
+                    step = (monotonic(), self._now)
+                    if driver.run_ready():
+                        ran = True
+                        # Real work this step starts counts from the step's start (its set-up too).
+                        self._last_step = step
+                        if until is not None and until():
+                            return
+                if ran:
                     continue
-                if self._real_anchor is not None:
-                    self._follow_real_time()
-                step = (RealTime.monotonic(), self._now)
-                if driver.run_ready():
-                    ran = True
-                    # Real work this step starts counts from the step's start (its set-up too).
-                    self._last_step = step
-                    if until is not None and until():
-                        return
-            if ran:
-                continue
-            self._drop_cancelled()
-            if self._timers and self._timers[0][0] <= self._now:
+            timers = self._timers
+            while timers and timers[0][2].cancelled:
+                self._pop_timer()
+            if timers and timers[0][0] <= self._now:
                 self._pop_timer().callback()
                 continue
             wake = self._next_time()

@@ -124,17 +124,18 @@ class LambdaFunction(FunctionTarget):
 
     def _acquire(self) -> ExecutionEnvironment | None:
         """An environment for a new invocation, or None when the function is at its concurrency."""
-        self._reclaim_idle()
+        frozen = self._frozen
+        if frozen:
+            self._reclaim_idle()
         # The limits hold for warm environments too: reserved concurrency 0 throttles every
         # invocation (`test_reserved_concurrency`).
-        limit = self._concurrency_limit()
-        if (limit is not None and self._busy >= limit) or (
-            self.invoker.busy >= self.invoker.account_concurrency
-        ):
+        limit = self._limit if self._limit_for is self.settings else self._concurrency_limit()
+        invoker = self.invoker
+        if (limit is not None and self._busy >= limit) or invoker.busy >= invoker.account_concurrency:
             return None
-        if self.environment_settings.reuse != Reuse.NEVER:
-            while self._frozen:
-                env = self._frozen.pop()  # the most recently used, as warm as it gets
+        if frozen and self.environment_settings.reuse != Reuse.NEVER:
+            while frozen:
+                env = frozen.pop()  # the most recently used, as warm as it gets
                 if env.state is EnvironmentState.FROZEN:
                     return self._claim(env)
         env = ExecutionEnvironment(self.runtime, len(self.environments) + 1)
@@ -553,9 +554,13 @@ class Invoker:
         return self._finished[start:]
 
     def _idle(self) -> bool:
-        return self.busy == 0 and not any(fn.queue for fn in self.functions) and not any(
-            pending() for pending in self.pending_work
-        )
+        # Asked at every step of a drain: the cheapest answer first.
+        if self.busy:
+            return False
+        for fn in self.functions:
+            if fn.queue.events:
+                return False
+        return not any(pending() for pending in self.pending_work)
 
     def unfinished(self) -> dict[str, list[str]]:
         """Accepted events without an outcome yet, by function name."""

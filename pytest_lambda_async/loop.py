@@ -149,7 +149,7 @@ class VirtualEventLoop(asyncio.SelectorEventLoop):
     # -- stepping by the simulation --------------------------------------------------------
     def has_work(self) -> bool:
         """True if a step would run something: ready callbacks, due timers or I/O that came in."""
-        if self._ready or self._io_ready or self._due():
+        if self._ready or self._io_ready or (self._scheduled and self._due()):
             return True
         if len(self._autojump_selector._fd_to_key) > 1 and self._autojump_selector.select_real(0):
             # Sockets or pipes became ready while the loop was not running.
