@@ -109,23 +109,6 @@ class Outcome:
     init_duration: float | None = None
 
 
-_new = object.__new__
-
-
-def _attempt(number: int, started_at: float, ended_at: float, status: str,
-             environment_id: str | None, cold_start: bool, error_type: str | None,
-             log_result: str) -> Attempt:
-    """`Attempt(...)` with every field given, at the cost of one dict update: a frozen
-    dataclass's __init__ sets its fields one `object.__setattr__` call at a time."""
-    attempt = _new(Attempt)
-    attempt.__dict__.update(
-        number=number, started_at=started_at, ended_at=ended_at, status=status,
-        environment_id=environment_id, cold_start=cold_start, error_type=error_type,
-        log_result=log_result,
-    )
-    return attempt
-
-
 def decode(body: bytes) -> Any:
     """A request or response body as the runtime decodes it; the bytes themselves if not JSON."""
     try:
@@ -229,9 +212,7 @@ class AsyncQueue:
                 self.events[id(twin)] = twin
                 self._schedule(twin, self._clock.time() + delay + rng.random())
         self._schedule(queued, self._clock.time() + delay)
-        accepted = _new(Accepted)
-        accepted.__dict__.update(status_code=202, request_id=queued.request_id)
-        return accepted
+        return Accepted(status_code=202, request_id=queued.request_id)
 
     def unfinished(self) -> list[str]:
         """Request ids of accepted events that have no outcome yet."""
@@ -258,8 +239,8 @@ class AsyncQueue:
             now = self._clock._now
             queued.throttles += 1
             history = queued.history
-            history.append(_attempt(len(history) + 1, now, now, "throttled", None, False,
-                                    "TooManyRequestsException", ""))
+            history.append(Attempt(len(history) + 1, now, now, "throttled",
+                                   error_type="TooManyRequestsException"))
             backoff = min(THROTTLE_BACKOFF_FIRST * 2 ** (queued.throttles - 1), THROTTLE_BACKOFF_MAX)
             self._retry_or_expire(queued, now + backoff)
             return
@@ -276,7 +257,7 @@ class AsyncQueue:
         queued.last = invocation
         queued.invocations = made = queued.invocations + 1
         history = queued.history
-        history.append(_attempt(
+        history.append(Attempt(
             len(history) + 1, invocation.started_at, invocation.ended_at,
             "failed" if failed else "succeeded", env.id if env is not None else None,
             invocation.cold_start, invocation.error_type, invocation.log.tail(),
@@ -309,28 +290,25 @@ class AsyncQueue:
         function = self.function
         last = queued.last
         success = condition == "Success"
-        outcome = _new(Outcome)
-        # Every field at once: a frozen dataclass's __init__ sets them one call at a time.
-        if last is not None:
-            env = last.environment
-            outcome.__dict__.update(
-                request_id=queued.request_id, event=decode(queued.body),
-                status="succeeded" if success else "failed", condition=condition,
-                attempts=queued.invocations, payload=decode(last.response),
-                function_error=last.function_error, function_name=function.name,
-                accepted_at=queued.accepted_at, finished_at=self._clock._now,
-                history=tuple(queued.history), environment_id=env.id if env is not None else None,
-                cold_start=last.cold_start, init_duration=last.init_duration,
-            )
-        else:
-            outcome.__dict__.update(
-                request_id=queued.request_id, event=decode(queued.body),
-                status="succeeded" if success else "failed", condition=condition,
-                attempts=queued.invocations, payload=None, function_error=None,
-                function_name=function.name, accepted_at=queued.accepted_at,
-                finished_at=self._clock._now, history=tuple(queued.history),
-                environment_id=None, cold_start=False, init_duration=None,
-            )
+        # A dataclass's own __init__: building its __dict__ at once would be faster, but a dict
+        # made that way does not share its keys with the class's other instances (twice the size).
+        env = last.environment if last is not None else None
+        outcome = Outcome(
+            request_id=queued.request_id,
+            event=decode(queued.body),
+            status="succeeded" if success else "failed",
+            condition=condition,
+            attempts=queued.invocations,
+            payload=decode(last.response) if last is not None else None,
+            function_error=last.function_error if last is not None else None,
+            function_name=function.name,
+            accepted_at=queued.accepted_at,
+            finished_at=self._clock._now,
+            history=tuple(queued.history),
+            environment_id=env.id if env is not None else None,
+            cold_start=last.cold_start if last is not None else False,
+            init_duration=last.init_duration if last is not None else None,
+        )
         del self.events[id(queued)]
         function.outcomes.append(outcome)
         self.invoker._outcome_finished(function, outcome)

@@ -7,6 +7,8 @@ import asyncio
 import contextlib
 import dataclasses
 import io
+import os
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -14,7 +16,7 @@ from typing import Any
 import drain_scenario
 import pytest
 
-from pytest_lambda_async import Invoker, VirtualClock, destinations, runtime
+from pytest_lambda_async import Invoker, VirtualClock, destinations, environment, runtime
 from pytest_lambda_async.asyncqueue import Accepted, Attempt
 from pytest_lambda_async.invoker import EnvironmentSettings
 from pytest_lambda_async.loop import VirtualEventLoop
@@ -66,8 +68,8 @@ def test_timestamps_are_the_iso_text_of_their_instant() -> None:
 # -- the drain's fast paths: each does what the slow way did ---------------------------------
 
 def test_attempts_outcomes_and_accepted_are_whole_frozen_dataclasses(lambda_invoker: Invoker) -> None:
-    # They are built with one dict update, not their dataclass __init__: every field is there,
-    # in order, and they compare, print and refuse changes as dataclasses do.
+    # Built on the drain's fast paths (a throttle, a failure, a retry): every field is there, in
+    # order, and they compare, print and refuse changes as dataclasses do.
     fn = lambda_invoker.deploy(lambda event, context: 1 / 0, maximum_retry_attempts=1,
                                on_failure=lambda_invoker.sink("f"))
     fn.inject_faults(throttles=1)
@@ -231,3 +233,19 @@ def test_the_drain_waits_for_pending_work_once_the_queues_are_empty(lambda_invok
     outcomes = lambda_invoker.run_until_idle()
     assert [o.event for o in outcomes] == ["first", "late"]
     assert not any(polls)  # asked only when nothing was busy or queued
+
+
+class _Text(str):
+    pass
+
+
+@pytest.mark.parametrize("value", ["caf\u00e9 \u2603", "surrogate \udcff", _Text("a str subclass")])
+def test_an_environment_sees_its_variables_as_os_environ_would_encode_them(
+        lambda_invoker: Invoker, value: str) -> None:
+    variables = {"GREETING": value, "PLAIN": "x"}
+    assert environment._encode_environ(variables) == {
+        os.environ.encodekey(k): os.environ.encodevalue(v) for k, v in variables.items()}
+    fn = lambda_invoker.deploy(lambda event, context: [os.environ["GREETING"] == value,
+                                                       os.environ["TMPDIR"] == tempfile.gettempdir()],
+                               environment=variables)
+    assert fn.invoke({}).payload == [True, True]
