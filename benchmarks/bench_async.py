@@ -7,7 +7,10 @@ Prints, from one run:
 - 10,000 events where 30% fail twice before succeeding and 10% always fail: attempts per
   second (target >= 20,000), tracemalloc's peak, and the peak RSS of a fresh process that runs
   only that drain (`--drain-rss`: the interpreter, the plugin's imports and the drain, not
-  polluted by the rest of this run; VmHWM on Linux);
+  polluted by the rest of this run; VmHWM on Linux); and, as a breakdown, what the drain's
+  cold starts cost in directories alone: each environment makes its own /tmp, and a mkdir in
+  this machine's temporary directory may take anything from microseconds (tmpfs) to a third of
+  a millisecond (a slow disk), enough to swing the attempts per second by a fifth;
 - as a baseline from the same run, the handler called directly on one loop as many times, and
   the ratio;
 - real I/O: invocations of a handler that asks a server on 127.0.0.1 answering after 10 ms of
@@ -20,10 +23,12 @@ Run: python benchmarks/bench_async.py
 from __future__ import annotations
 
 import asyncio
+import os
 import resource
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import tracemalloc
@@ -72,6 +77,8 @@ async def mixed(event: Any, context: Any) -> str:
 
 
 ATTEMPTS: dict[str, int] = {}
+# Environments the last many_events() drain made (each a cold start, with its own /tmp).
+ENVIRONMENTS = [0]
 
 
 def many_events(count: int = 10_000, *, trace_memory: bool = False) -> tuple[float, int, int]:
@@ -92,8 +99,23 @@ def many_events(count: int = 10_000, *, trace_memory: bool = False) -> tuple[flo
         tracemalloc.stop()
     assert len(outcomes) == count
     attempts = sum(o.attempts for o in outcomes)
+    ENVIRONMENTS[0] = len(fn.environments)
     invoker.close()
     return elapsed, attempts, peak
+
+
+def mkdir_cost(count: int = 200) -> float:
+    """Mean seconds of one mkdir in the temporary directory environments make their /tmp in."""
+    parent = tempfile.mkdtemp(prefix="bench-async-")
+    paths = [os.path.join(parent, str(n)) for n in range(count)]
+    start = time.perf_counter()
+    for path in paths:
+        os.mkdir(path, 0o700)
+    elapsed = time.perf_counter() - start
+    for path in paths:
+        os.rmdir(path)
+    os.rmdir(parent)
+    return elapsed / count
 
 
 def drain_rss() -> int:
@@ -209,6 +231,11 @@ def main() -> None:
     print(f"10,000 events (30% fail twice, 10% always): {attempts} attempts in {elapsed:.2f} s = "
           f"{attempts / elapsed:,.0f} attempts/s (target >= 20,000); tracemalloc peak "
           f"{peak / 2**20:.1f} MiB")
+    mkdir = mkdir_cost()
+    cold = ENVIRONMENTS[0]
+    print(f"  of which {cold:,} cold starts, each making its /tmp: mkdir in {tempfile.gettempdir()} "
+          f"takes {mkdir * 1e6:.0f} us here, {cold * mkdir:.2f} s in all "
+          f"({100 * cold * mkdir / elapsed:.0f}% of the drain)")
     rss = drain_rss()
     print(f"10,000 events, peak RSS of a fresh process running only the drain: {rss / 2**20:.1f} MiB")
     bare = baseline(attempts)
