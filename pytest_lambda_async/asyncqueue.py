@@ -169,6 +169,7 @@ class QueueInvoker(Targets, Protocol):
 
     delivery: DeliverySettings
     random: random.Random
+    closed: bool
 
     def _check_open(self, call: str) -> None: ...
 
@@ -197,21 +198,23 @@ class AsyncQueue:
 
     def accept(self, event: Any) -> Accepted:
         """Queue `event` (`invoke_async`) and return 202 at once."""
-        function = self.function
-        self.invoker._check_open(f"{function.name}.invoke_async()")
+        invoker = self.invoker
+        if invoker.closed:  # the message (and its f-string) only for the error
+            invoker._check_open(f"{self.function.name}.invoke_async()")
         body = runtime.encode_event(event, limit=runtime.MAX_ASYNC_PAYLOAD)
-        queued = _QueuedEvent(self.invoker._request_id(), body, self._clock.time())
+        now = self._clock._now
+        queued = _QueuedEvent(invoker._request_id(), body, now)
         self.events[id(queued)] = queued
-        delivery = self.invoker.delivery
+        delivery = invoker.delivery
         delay = 0.0
         if delivery.mode == "at-least-once":
-            rng = self.invoker.random
+            rng = invoker.random
             delay = rng.random()  # shuffles events accepted together
             if rng.random() < delivery.duplicate_rate:
                 twin = queued.twin()
                 self.events[id(twin)] = twin
-                self._schedule(twin, self._clock.time() + delay + rng.random())
-        self._schedule(queued, self._clock.time() + delay)
+                self._schedule(twin, now + delay + rng.random())
+        queued.timer = self._clock.call_at(now + delay, partial(self._deliver, queued))
         return Accepted(status_code=202, request_id=queued.request_id)
 
     def unfinished(self) -> list[str]:

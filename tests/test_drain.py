@@ -18,6 +18,7 @@ import pytest
 
 from pytest_lambda_async import Invoker, VirtualClock, destinations, environment, runtime
 from pytest_lambda_async.asyncqueue import Accepted, Attempt
+from pytest_lambda_async.errors import LambdaUsageError
 from pytest_lambda_async.invoker import EnvironmentSettings
 from pytest_lambda_async.loop import VirtualEventLoop
 
@@ -249,3 +250,13 @@ def test_an_environment_sees_its_variables_as_os_environ_would_encode_them(
                                                        os.environ["TMPDIR"] == tempfile.gettempdir()],
                                environment=variables)
     assert fn.invoke({}).payload == [True, True]
+
+
+def test_invoke_async_after_the_test_ended_is_refused() -> None:
+    # accept() builds the error's message only when the invoker is closed: still the same error.
+    invoker = Invoker(VirtualClock())
+    fn = invoker.deploy(lambda event, context: "ok", name="late")
+    invoker.close()
+    with pytest.raises(LambdaUsageError, match=r"^late\.invoke_async\(\) was called after the test"):
+        fn.invoke_async({})
+    assert len(fn.queue) == 0
