@@ -264,20 +264,21 @@ class LambdaFunction(FunctionTarget):
     def _result(self, invocation: Invocation) -> InvokeResult:
         env = invocation.environment
         result = object.__new__(InvokeResult)
-        # Every field at once: a frozen dataclass's __init__ sets them one call at a time.
-        result.__dict__.update(
-            status_code=200,
-            payload=_decode(invocation.response),
-            function_error=invocation.function_error,
-            executed_version=self.settings.version,
-            request_id=invocation.request_id,
-            log_result=invocation.log.tail(),
-            environment_id=env.id if env is not None else "",
-            cold_start=invocation.cold_start,
-            init_duration=invocation.init_duration,
-            duration=invocation.duration,
-            raw_payload=invocation.response,
-        )
+        # A frozen dataclass's __init__ sets each field through object.__setattr__. Set in the
+        # instance's own dict instead, in field order, so its keys stay shared with every other
+        # result's (one dict.update would give each result a dict of its own: 3x the memory).
+        fields = result.__dict__
+        fields["status_code"] = 200
+        fields["payload"] = _decode(invocation.response)
+        fields["function_error"] = invocation.function_error
+        fields["executed_version"] = self.settings.version
+        fields["request_id"] = invocation.request_id
+        fields["log_result"] = invocation.log.tail()
+        fields["environment_id"] = env.id if env is not None else ""
+        fields["cold_start"] = invocation.cold_start
+        fields["init_duration"] = invocation.init_duration
+        fields["duration"] = invocation.duration
+        fields["raw_payload"] = invocation.response
         return result
 
     # -- asynchronous --------------------------------------------------------------------------

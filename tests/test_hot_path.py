@@ -289,3 +289,14 @@ def test_request_and_trace_ids_repeat_with_the_seed_as_they_always_have() -> Non
     ]
     assert [r.request_id for r in results] == [request_id for request_id, _ in seen]
     assert "_X_AMZN_TRACE_ID" not in os.environ or os.environ["_X_AMZN_TRACE_ID"] != seen[-1][1]
+
+
+def test_kept_results_take_no_more_memory_than_dataclass_built_ones(lambda_invoker: Invoker) -> None:
+    # fn.invocations keeps every result of a test: a property test's ten thousand invokes must
+    # not cost more memory than results made by the dataclass's own __init__ (whose instances
+    # share their attribute names; a dict of its own per result took three times the memory).
+    fn = lambda_invoker.deploy(lambda e, c: None)
+    results = [fn.invoke({"n": n}) for n in range(3)]
+    fields = {field.name: getattr(results[0], field.name) for field in dataclasses.fields(InvokeResult)}
+    built = InvokeResult(**fields)
+    assert all(sys.getsizeof(vars(result)) <= sys.getsizeof(vars(built)) for result in results)
