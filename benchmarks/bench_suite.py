@@ -113,7 +113,7 @@ def freezer_start_stop_ms(repeat: int = 200) -> tuple[float, float]:
     def once(memo: bool) -> None:
         freezer = freezegun.freeze_time("2020-01-01", real_asyncio=True)
         if memo:
-            with module_scans.answering(freezegun.api):
+            with module_scans.answering(freezegun.api, freezer):
                 freezer.start()
         else:
             freezer.start()

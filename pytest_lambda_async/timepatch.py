@@ -12,7 +12,8 @@ Each start has freezegun look at every module in `sys.modules` for its names bou
 time functions and classes. freezegun caches what it found per module, but checking its cache
 costs a `dir()` of the module, which over the ~850 modules of a suite with boto3 loaded was most
 of the cost of a test that invokes. `_ModuleScans` answers those checks from the plugin's own
-memo while the plugin's freezer starts (see there).
+memo while the plugin's freezer starts, and leaves out of freezegun's walk the modules it knows
+have nothing to patch (see there).
 """
 
 from __future__ import annotations
@@ -99,7 +100,7 @@ class TimePatches:
             return
         self._freezer_deferred = False
         freezer = freezegun.freeze_time(self.clock.now(), real_asyncio=True)
-        with module_scans.answering(freezegun.api):
+        with module_scans.answering(freezegun.api, freezer):
             freezer.start()
         self._freezer = freezer
         # freezegun reads the time from the factory its start() pushed, and asks
@@ -181,26 +182,60 @@ class _ModuleScans:
     freezegun says. A module with its own `__dir__`, or anything in `sys.modules` that is not
     a plain `ModuleType` (a subclass may have its own `dir()`), is always asked of freezegun.
 
-    `answering(api)` puts the memo in freezegun's place for the duration of one `start()` of
-    the plugin's freezer, and puts freezegun's function back after it, whatever happens. With a
-    freezegun whose internals are not the ones this relies on, it changes nothing.
+    `answering(api, freezer)` puts the memo in freezegun's place for the duration of one
+    `start()` of the plugin's freezer, and puts freezegun's function back after it, whatever
+    happens. Given the freezer, it also has freezegun walk a `sys.modules` without the modules
+    whose still-valid answer names nothing (most of them: freezegun would patch nothing there),
+    and gives the freezer the full set of modules at its start, which its `stop()` compares
+    with. With a freezegun whose internals are not the ones this relies on, it changes nothing.
     """
 
     def __init__(self) -> None:
         self._seen: dict[int, tuple[weakref.ref[ModuleType], int, object, Any]] = {}
 
     @contextlib.contextmanager
-    def answering(self, api: Any) -> Iterator[None]:
+    def answering(self, api: Any, freezer: Any = None) -> Iterator[None]:
         scan = getattr(api, "_get_cached_module_attributes", None)
         if not (callable(scan) and hasattr(api, "_get_module_attributes_hash")
                 and isinstance(getattr(api, "_GLOBAL_MODULES_CACHE", None), dict)):
             yield
             return
         api._get_cached_module_attributes = self._answer_for(scan)
+        # With the freezer that starts, freezegun's walk of sys.modules also leaves out the
+        # modules this memo knows have no name to patch: freezegun would find nothing there.
+        view = at_start = None
+        if freezer is not None and api.__dict__.get("sys") is sys:
+            modules = sys.modules
+            at_start = set(modules)
+            view = _SysWithModules(self._with_something_to_patch(modules))
+            api.sys = view
         try:
             yield
         finally:
             api._get_cached_module_attributes = scan
+            if view is not None:
+                api.sys = sys
+                # What freezegun's stop() takes for the modules there were at start (it looks
+                # for fakes in the others, imported since): all of them, not the view's.
+                if isinstance(getattr(freezer, "modules_at_start", None), set):
+                    freezer.modules_at_start = at_start
+
+    def _with_something_to_patch(self, modules: dict[str, Any]) -> dict[str, Any]:
+        """`modules` but for those whose freezegun answer, still valid, names nothing (the
+        check of `cached_module_attributes`, inline: it runs for every module at every start)."""
+        seen = self._seen
+        kept = {}
+        for name, module in list(modules.items()):
+            if type(module) is ModuleType:
+                entry = seen.get(id(module))
+                if entry is not None and not entry[3]:
+                    names = module.__dict__
+                    size = len(names)
+                    if (size == entry[1] and entry[0]() is module
+                            and (next(reversed(names)) if size else None) == entry[2]):
+                        continue
+            kept[name] = module
+        return kept
 
     def _answer_for(self, scan: _Scan) -> _Scan:
         seen = self._seen
@@ -228,6 +263,17 @@ class _ModuleScans:
 
     def clear(self) -> None:
         self._seen.clear()
+
+
+class _SysWithModules:
+    """`sys` as freezegun's start() sees it through the memo: the same module, but for a
+    `modules` without the modules known to have nothing to patch."""
+
+    def __init__(self, modules: dict[str, Any]) -> None:
+        self.modules = modules
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(sys, name)
 
 
 module_scans = _ModuleScans()

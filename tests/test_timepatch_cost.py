@@ -154,6 +154,55 @@ def test_the_plugins_freezer_starts_with_the_memo_and_puts_freezegun_back(
     monkeypatch.setattr(freezegun.api._freeze_time, "start", start)
 
 
+def test_a_start_walks_only_modules_that_may_have_something_to_patch() -> None:
+    # After a first start, freezegun's walk sees `sys.modules` without the modules the memo
+    # knows have no real-time name; `sys` is freezegun's own again afterwards, and its stop()
+    # knows every module there was at the start (not only those it walked).
+    memo = _ModuleScans()
+    real_time = time.time
+    clean = module("memo_clean_module", value=1)
+    aliased = module("memo_aliased_module", now=real_time)
+    sys.modules.update({clean.__name__: clean, aliased.__name__: aliased})
+    walked: list[set[str]] = []
+
+    def recording(freezer: Any) -> Any:
+        start = freezer.start
+
+        def recorded() -> Any:
+            walked.append(set(freezegun.api.sys.modules))
+            return start()
+
+        freezer.start = recorded
+        return freezer
+
+    try:
+        for _ in range(2):
+            freezer = recording(freezegun.freeze_time("2020-01-01", real_asyncio=True))
+            at_start = set(sys.modules)
+            with memo.answering(freezegun.api, freezer):
+                freezer.start()
+            try:
+                assert freezegun.api.sys is sys
+                assert freezer.modules_at_start == at_start
+                assert aliased.now is not real_time  # patched, through the view as before
+            finally:
+                freezer.stop()
+            assert aliased.now is real_time
+    finally:
+        del sys.modules[clean.__name__], sys.modules[aliased.__name__]
+    assert clean.__name__ in walked[0] and aliased.__name__ in walked[0]
+    assert clean.__name__ not in walked[1] and aliased.__name__ in walked[1]
+    assert len(walked[1]) < len(walked[0]) / 4
+
+
+def test_freezeguns_sys_is_back_even_when_start_fails() -> None:
+    freezer = freezegun.freeze_time("2020-01-01")
+    with pytest.raises(RuntimeError), module_scans.answering(freezegun.api, freezer):
+        assert freezegun.api.sys is not sys
+        raise RuntimeError("start failed")
+    assert freezegun.api.sys is sys
+
+
 def reads_time(event: Any, context: Any) -> float:
     return time.time()
 
