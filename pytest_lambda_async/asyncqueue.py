@@ -242,8 +242,8 @@ class AsyncQueue:
             now = self._clock._now
             queued.throttles += 1
             history = queued.history
-            history.append(Attempt(len(history) + 1, now, now, "throttled",
-                                   error_type="TooManyRequestsException"))
+            history.append(Attempt(number=len(history) + 1, started_at=now, ended_at=now,
+                                   status="throttled", error_type="TooManyRequestsException"))
             backoff = min(THROTTLE_BACKOFF_FIRST * 2 ** (queued.throttles - 1), THROTTLE_BACKOFF_MAX)
             self._retry_or_expire(queued, now + backoff)
             return
@@ -261,9 +261,11 @@ class AsyncQueue:
         queued.invocations = made = queued.invocations + 1
         history = queued.history
         history.append(Attempt(
-            len(history) + 1, invocation.started_at, invocation.ended_at,
-            "failed" if failed else "succeeded", env.id if env is not None else None,
-            invocation.cold_start, invocation.error_type, invocation.log.tail(),
+            number=len(history) + 1, started_at=invocation.started_at,
+            ended_at=invocation.ended_at, status="failed" if failed else "succeeded",
+            environment_id=env.id if env is not None else None,
+            cold_start=invocation.cold_start, error_type=invocation.error_type,
+            log_result=invocation.log.tail(),
         ))
         self.invoker._record_invocation(self.function, invocation, kind="Event")
         if queued.duplicate:
@@ -293,9 +295,9 @@ class AsyncQueue:
         function = self.function
         last = queued.last
         success = condition == "Success"
+        env = last.environment if last is not None else None
         # A dataclass's own __init__: building its __dict__ at once would be faster, but a dict
         # made that way does not share its keys with the class's other instances (twice the size).
-        env = last.environment if last is not None else None
         outcome = Outcome(
             request_id=queued.request_id,
             event=decode(queued.body),

@@ -35,7 +35,7 @@ from .exits import interrupts
 from .invocation import EnvironmentObserver, Invocation
 from .loop import EnvironmentLoopPolicy, VirtualEventLoop
 from .loopdriver import LoopDriver
-from .scopes import UserCode
+from .scopes import UserCode, encode_environ
 
 # Lambda gives the init phase 10 seconds.
 INIT_TIMEOUT = 10.0
@@ -193,7 +193,7 @@ class ExecutionEnvironment:
         self.tmp = tempfile.mkdtemp(prefix=f"lambda-{self.function.settings.name}-{self.number}-",
                                     dir=self.function.tmp_root)
         self._env_vars["TMPDIR"] = self.tmp
-        self._encoded_env = _encode_environ(self._env_vars)
+        self._encoded_env = encode_environ(self._env_vars)
 
     def user_code(self, invocation: Invocation, deadline: float, *, init: bool = False) -> UserCode:
         """Everything that holds while this environment's code runs (a `with` scope).
@@ -602,22 +602,6 @@ class ExecutionEnvironment:
             except OSError:
                 shutil.rmtree(self.tmp, ignore_errors=True)
             self.tmp = None
-
-
-def _encode_environ(variables: dict[str, str]) -> dict[Any, Any]:
-    """`variables` as `os.environ` stores them (its `_data`)."""
-    if _POSIX_ENVIRON and all(isinstance(k, str) and isinstance(v, str) for k, v in variables.items()):
-        # What os.environ.encodekey/encodevalue do on POSIX (check for str, then this), without
-        # two Python calls a variable.
-        return {k.encode(_FS_ENCODING, "surrogateescape"): v.encode(_FS_ENCODING, "surrogateescape")
-                for k, v in variables.items()}
-    encodekey, encodevalue = os.environ.encodekey, os.environ.encodevalue
-    return {encodekey(k): encodevalue(v) for k, v in variables.items()}
-
-
-_FS_ENCODING = sys.getfilesystemencoding()
-# os.environ encodes keys and values alike, as bytes in the file system encoding (not Windows).
-_POSIX_ENVIRON = os.name != "nt" and os.environ.encodekey is os.environ.encodevalue
 
 
 def _runs_as_task(handler: Callable[..., Any], settings: FunctionSettings) -> bool:

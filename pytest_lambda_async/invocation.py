@@ -24,7 +24,7 @@ class Invocation:
                  "done", "ended_at", "environment", "error_type", "function_error",
                  "handler_started_at", "init_duration", "log", "real_wait_mark", "real_waited",
                  "request_id", "response", "returned", "started_at", "synchronous", "timed_out",
-                 "trace_id")
+                 "trace_header")
 
     def __init__(
         self,
@@ -32,7 +32,7 @@ class Invocation:
         request_id: str,
         body: bytes,
         synchronous: bool,
-        trace_id: bytes,
+        trace_header: bytes,
         client_context: dict[str, Any] | None = None,
         attempt: int = 1,
     ) -> None:
@@ -40,7 +40,7 @@ class Invocation:
         self.body = body
         self.synchronous = synchronous
         # `_X_AMZN_TRACE_ID` as os.environ holds it (encoded), for the user-code scope to set.
-        self.trace_id = trace_id
+        self.trace_header = trace_header
         self.client_context = client_context
         self.attempt = attempt
         self.log = InvocationLog()

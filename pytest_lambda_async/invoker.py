@@ -124,15 +124,14 @@ class LambdaFunction(FunctionTarget):
 
     def _acquire(self) -> ExecutionEnvironment | None:
         """An environment for a new invocation, or None when the function is at its concurrency."""
-        frozen = self._frozen
-        if frozen:
-            self._reclaim_idle()
+        self._reclaim_idle()
         # The limits hold for warm environments too: reserved concurrency 0 throttles every
         # invocation (`test_reserved_concurrency`).
         limit = self._limit if self._limit_for is self.settings else self._concurrency_limit()
         invoker = self.invoker
         if (limit is not None and self._busy >= limit) or invoker.busy >= invoker.account_concurrency:
             return None
+        frozen = self._frozen
         if frozen and self.environment_settings.reuse != Reuse.NEVER:
             while frozen:
                 env = frozen.pop()  # the most recently used, as warm as it gets
@@ -192,7 +191,7 @@ class LambdaFunction(FunctionTarget):
                         client_context: dict[str, Any] | None = None, attempt: int = 1) -> Invocation:
         invocation = Invocation(
             request_id=request_id, body=body, synchronous=synchronous,
-            trace_id=self.invoker._trace_id(), client_context=client_context, attempt=attempt,
+            trace_header=self.invoker._trace_header(), client_context=client_context, attempt=attempt,
         )
         invocation.add_done_callback(self._released)
         return invocation
@@ -451,7 +450,7 @@ class Invoker:
         h = (self.random.getrandbits(128) & _UUID4_CLEAR | _UUID4_SET).to_bytes(16, "big").hex()
         return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
-    def _trace_id(self) -> bytes:
+    def _trace_header(self) -> bytes:
         """The `_X_AMZN_TRACE_ID` value, encoded as `os.environ` holds it (ASCII)."""
         # One draw of 160 bits is the 96-bit root then the 64-bit parent, as two draws were.
         bits = self.random.getrandbits(160)

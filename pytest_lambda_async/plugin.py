@@ -408,13 +408,15 @@ _ENVIRONMENTS_ROOT = pytest.StashKey[str]()
 
 
 def _environments_root(config: pytest.Config) -> str:
-    """The directory the environments' `/tmp` directories are made in: one for the session,
-    removed at its end (each environment removes its own when it shuts down; making and
-    removing one per test cost more than most tests' invocations)."""
+    """The directory the environments' `/tmp` directories are made in: one per temporary
+    directory the tests use (usually one for the session), removed at the session's end. Each
+    environment removes its own when it shuts down; making and removing a root per test cost
+    more than most tests' invocations. Made again if it is gone, or if the test has moved
+    `tempfile`'s directory (a test may remove a directory it pointed tempfile at)."""
     root = config.stash.get(_ENVIRONMENTS_ROOT, None)
-    if root is None:
-        root = config.stash[_ENVIRONMENTS_ROOT] = tempfile.mkdtemp(prefix="lambda-envs-")
-        config.add_cleanup(lambda: shutil.rmtree(root, ignore_errors=True))
+    if root is None or os.path.dirname(root) != tempfile.gettempdir() or not os.path.isdir(root):
+        root = config.stash[_ENVIRONMENTS_ROOT] = made = tempfile.mkdtemp(prefix="lambda-envs-")
+        config.add_cleanup(lambda: shutil.rmtree(made, ignore_errors=True))
     return root
 
 

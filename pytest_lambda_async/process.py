@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import _signal  # type: ignore[import-not-found]
 import logging
+import operator
 import os
 import signal
 import sys
@@ -45,13 +46,11 @@ class _LoggerState:
         self.handlers = list(logger.handlers)
         self.filters = list(logger.filters)
 
-    def restore(self) -> bool:
-        """Put the logger back; True if its attributes (its level, say) had changed."""
+    def restore(self) -> None:
         logger = self.logger
         attributes = vars(logger)
         handlers, filters = logger.handlers, logger.filters
-        changed = attributes != self.attributes
-        if changed:
+        if attributes != self.attributes:
             attributes.clear()
             attributes.update(self.attributes)
             logger.handlers, logger.filters = handlers, filters  # the same lists, refilled
@@ -59,7 +58,6 @@ class _LoggerState:
             filters[:] = self.filters
         if handlers or self.handlers:
             _set_handlers(logger, [h for h in self.handlers if not _is_pytest_handler(h)])
-        return changed
 
 
 def _reset_new_logger(logger: logging.Logger) -> None:
@@ -98,18 +96,16 @@ class LoggingState:
 
     def restore(self) -> None:
         manager = logging.Logger.manager
-        changed = manager.disable != self.disable
         manager.disable = self.disable
         for logger in _loggers():
             state = self.loggers.get(id(logger))
             if state is not None and state.logger is logger:
-                changed = state.restore() or changed
+                state.restore()
             else:
                 _reset_new_logger(logger)
-                changed = True
-        if changed:
-            # Levels were put back without setLevel: the loggers' cached answers are stale.
-            manager._clear_cache()  # type: ignore[attr-defined]
+        # Levels are put back without setLevel, and code may have changed one and back
+        # directly: every logger's cached answers go.
+        manager._clear_cache()  # type: ignore[attr-defined]
 
 
 # The signals a handler can be installed for, looked up once (the set does not change).
@@ -146,7 +142,7 @@ class SignalState:
         getsignal = _signal.getsignal
         for signum, handler in self.handlers.items():
             current = getsignal(signum)
-            # SIG_DFL and SIG_IGN are the ints 0 and 1 here: compared by value.
+            # SIG_DFL and SIG_IGN come back as plain ints here, not as the signal module's enums.
             if current is handler or current == handler or handler is None or (
                     keep is not None and current is keep):
                 continue
@@ -194,13 +190,10 @@ class ProcessSnapshot:
         if sys.path != self.path:
             sys.path[:] = self.path
         modules = sys.modules
-        # One comparison in C for the usual case, where every module the test had is still
-        # there (modules compare by identity; an entry that is not a module may not).
-        try:
-            unchanged = self.modules.items() <= modules.items()
-        except Exception:
-            unchanged = False
-        if not unchanged:
+        # Checked by identity in one pass in C for the usual case, where every module the test
+        # had is still there; walked one by one only when one was removed or replaced.
+        saved = self.modules
+        if not all(map(operator.is_, map(modules.get, saved), saved.values())):
             for name, module in self.modules.items():
                 if modules.get(name) is not module:
                     modules[name] = module

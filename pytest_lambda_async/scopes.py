@@ -75,6 +75,23 @@ def leave_globals(kept: dict[tuple[str, str], Any], previous: dict[tuple[str, st
                 setattr(module, name, value)
 
 
+def encode_environ(variables: dict[str, str]) -> dict[Any, Any]:
+    """`variables` as `os.environ` stores them (its `_data`)."""
+    if _POSIX_ENVIRON and all(isinstance(k, str) and isinstance(v, str) for k, v in variables.items()):
+        # What os.environ.encodekey/encodevalue do on POSIX (check for str, then this), without
+        # two Python calls a variable.
+        return {k.encode(_FS_ENCODING, "surrogateescape"): v.encode(_FS_ENCODING, "surrogateescape")
+                for k, v in variables.items()}
+    encodekey, encodevalue = os.environ.encodekey, os.environ.encodevalue
+    return {encodekey(k): encodevalue(v) for k, v in variables.items()}
+
+
+_FS_ENCODING = sys.getfilesystemencoding()
+# os.environ encodes keys and values alike, as bytes in the file system encoding (not Windows).
+_POSIX_ENVIRON = os.name != "nt" and os.environ.encodekey is os.environ.encodevalue
+
+
+
 class UserCode(RunningHandler):
     """The scope of `ExecutionEnvironment.user_code`, which is also the running handler code's
     `RunningHandler` (`deadline.current()`). A class, not a generator, with every step inline:
@@ -109,7 +126,7 @@ class UserCode(RunningHandler):
         if self._init:
             data.pop(_TRACE_KEY, None)
         else:
-            data[_TRACE_KEY] = invocation.trace_id
+            data[_TRACE_KEY] = invocation.trace_header
         # The mapping is swapped, not edited key by key (putenv per variable would dominate the
         # cost of an invocation): code inside sees Lambda's variables through os.environ, and
         # whatever it sets there is gone when it returns.

@@ -10,7 +10,7 @@ imported meanwhile are imported with the real datetime classes (`imports.ImportG
 
 Each start has freezegun look at every module in `sys.modules` for its names bound to the real
 time functions and classes. freezegun caches what it found per module, but checking its cache
-costs a `dir()` of the module, which over the ~850 modules of a suite with boto3 loaded was most
+costs a `dir()` of the module, which over the ~900 modules of a suite with boto3 loaded was most
 of the cost of a test that invokes. `_ModuleScans` answers those checks from the plugin's own
 memo while the plugin's freezer starts, and leaves out of freezegun's walk the modules it knows
 have nothing to patch (see there).
@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as _dt
+import functools
 import sys
 import time
 import weakref
@@ -100,8 +101,16 @@ class TimePatches:
             return
         self._freezer_deferred = False
         freezer = freezegun.freeze_time(self.clock.now(), real_asyncio=True)
-        with module_scans.answering(freezegun.api, freezer):
-            freezer.start()
+        started_with = len(freezegun.api.freeze_factories)
+        try:
+            with module_scans.answering(freezegun.api, freezer):
+                freezer.start()
+        except BaseException:
+            # freezegun patches time and datetime before it walks the modules: a start that
+            # failed on the way is undone here, or time would stay frozen for the session.
+            if len(freezegun.api.freeze_factories) > started_with:
+                freezer.stop()
+            raise
         self._freezer = freezer
         # freezegun reads the time from the factory its start() pushed, and asks
         # _should_use_real_time() before faking time.time() and friends: ours answer per call,
@@ -195,6 +204,8 @@ class _ModuleScans:
 
     @contextlib.contextmanager
     def answering(self, api: Any, freezer: Any = None) -> Iterator[None]:
+        # Not re-entrant, and need not be: the plugin's freezer starts once per test, on the
+        # one thread that is in the simulation.
         scan = getattr(api, "_get_cached_module_attributes", None)
         if not (callable(scan) and hasattr(api, "_get_module_attributes_hash")
                 and isinstance(getattr(api, "_GLOBAL_MODULES_CACHE", None), dict)):
@@ -249,20 +260,26 @@ class _ModuleScans:
             # The same module, with the same names as when freezegun last answered (no
             # `__dir__` came in: it would have changed the length or the last key).
             if (entry is not None and size == entry[1] and entry[0]() is module
-                    and (next(reversed(names)) if size else None) == entry[2]):
+                    and (next(reversed(names)) if size else None) == entry[2]
+                    # and the names it found still hold what they held (rebound: ask again)
+                    and (not entry[3] or all(names.get(name) is value for name, value in entry[3]))):
                 return entry[3]
             if "__dir__" in names:
                 return scan(module)  # dir() is not the keys of its __dict__
             found = scan(module)
             size = len(names)  # freezegun's answer is for the module as it is now
-            seen[id(module)] = (weakref.ref(module), size, next(reversed(names)) if size else None,
-                                found)
+            key = id(module)
+            # The entry goes with its module (a session that imports and drops many keeps none).
+            forget: Callable[[Any], Any] = functools.partial(_forget, seen, key)
+            seen[key] = (weakref.ref(module, forget), size,
+                         next(reversed(names)) if size else None, found)
             return found
 
         return cached_module_attributes
 
-    def clear(self) -> None:
-        self._seen.clear()
+
+def _forget(seen: dict[int, Any], key: int, _ref: Any) -> None:
+    seen.pop(key, None)
 
 
 class _SysWithModules:

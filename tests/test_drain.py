@@ -16,7 +16,7 @@ from typing import Any
 import drain_scenario
 import pytest
 
-from pytest_lambda_async import Invoker, VirtualClock, destinations, environment, runtime
+from pytest_lambda_async import Invoker, VirtualClock, destinations, runtime, scopes
 from pytest_lambda_async.asyncqueue import Accepted, Attempt
 from pytest_lambda_async.errors import LambdaUsageError
 from pytest_lambda_async.invoker import EnvironmentSettings
@@ -244,7 +244,7 @@ class _Text(str):
 def test_an_environment_sees_its_variables_as_os_environ_would_encode_them(
         lambda_invoker: Invoker, value: str) -> None:
     variables = {"GREETING": value, "PLAIN": "x"}
-    assert environment._encode_environ(variables) == {
+    assert scopes.encode_environ(variables) == {
         os.environ.encodekey(k): os.environ.encodevalue(v) for k, v in variables.items()}
     fn = lambda_invoker.deploy(lambda event, context: [os.environ["GREETING"] == value,
                                                        os.environ["TMPDIR"] == tempfile.gettempdir()],

@@ -353,3 +353,34 @@ def test_each_tests_tmp_dirs_are_gone_when_it_ends_and_the_root_with_the_session
     assert not any(os.path.exists(d) for d in dirs)
     assert not os.path.exists(os.path.dirname(dirs[0]))
     assert os.path.basename(os.path.dirname(dirs[0])).startswith("lambda-envs-")
+
+
+def test_environments_still_get_a_tmp_after_a_test_removed_the_directory_tempfile_used(
+        pytester: pytest.Pytester) -> None:
+    # A fixture points tempfile at a directory of its own and removes it after its test: the
+    # directory the session's environments went in goes with it, and the next test's
+    # environments need a new one (and a test's environments go where its tempfile points).
+    pytester.makeini("[pytest]\nasyncio_default_fixture_loop_scope = function\n")
+    pytester.makepyfile(test_tmp="""
+        import os, tempfile
+        import pytest
+
+        @pytest.fixture
+        def private_tmp(monkeypatch):
+            with tempfile.TemporaryDirectory() as directory:
+                monkeypatch.setattr(tempfile, "tempdir", directory)
+                yield directory
+
+        def where(event, context):
+            return tempfile.gettempdir()
+
+        def test_first(private_tmp, lambda_invoker):
+            tmp = lambda_invoker.deploy(where).invoke({}).payload
+            assert tmp.startswith(private_tmp + os.sep)
+
+        def test_second(lambda_invoker):
+            tmp = lambda_invoker.deploy(where).invoke({}).payload
+            assert os.path.isdir(tmp)
+    """)
+    result = pytester.runpytest_subprocess("-p", "no:randomly", "-p", "no:cacheprovider", timeout=120)
+    result.assert_outcomes(passed=2)

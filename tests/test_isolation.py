@@ -368,15 +368,18 @@ def test_default_and_ignored_signal_dispositions_are_put_back() -> None:
 
 
 def test_a_level_set_directly_by_handler_code_leaves_no_stale_answer() -> None:
-    # Handler code assigns a level without setLevel (no cache clearing) and logs through it:
-    # once the level is put back, the logger answers for the level it has again.
+    # Handler code assigns a level without setLevel (no cache clearing), asks the logger, and
+    # assigns the level back: the logger must not keep the answer it cached in between.
     logger = logging.getLogger("isolation.direct")
     assert not logger.isEnabledFor(logging.DEBUG)
 
     def lowers(event: object, context: object) -> bool:
-        logging.getLogger("isolation.direct").level = logging.DEBUG
-        logging.getLogger("isolation.direct")._cache.clear()  # type: ignore[attr-defined]
-        return logging.getLogger("isolation.direct").isEnabledFor(logging.DEBUG)
+        direct = logging.getLogger("isolation.direct")
+        direct.level = logging.DEBUG
+        direct._cache.clear()  # type: ignore[attr-defined]
+        enabled = direct.isEnabledFor(logging.DEBUG)
+        direct.level = logging.NOTSET
+        return enabled
 
     invoker = Invoker(VirtualClock())
     try:
@@ -397,6 +400,12 @@ def test_modules_the_test_had_are_put_back_even_beside_odd_entries() -> None:
 
         __hash__ = object.__hash__
 
+    class EqualToAnything:
+        def __eq__(self, other: object) -> bool:
+            return True
+
+        __hash__ = object.__hash__
+
     odd = sys.modules["isolation_odd_entry"] = RefusesComparison()  # type: ignore[assignment]
     try:
         def replaces(event: object, context: object) -> str:
@@ -407,7 +416,11 @@ def test_modules_the_test_had_are_put_back_even_beside_odd_entries() -> None:
             del sys.modules["csv"]
             return "ok"
 
-        for tampers in (replaces, removes):
+        def replaces_with_an_equal(event: object, context: object) -> str:
+            sys.modules["json"] = EqualToAnything()  # type: ignore[assignment]
+            return "ok"
+
+        for tampers in (replaces, removes, replaces_with_an_equal):
             invoker = Invoker(VirtualClock())
             try:
                 assert invoker.deploy(tampers).invoke({}).payload == "ok"

@@ -58,6 +58,17 @@ def test_an_unchanged_module_is_answered_from_the_memo() -> None:
     assert scan.asked == [aliases]  # freezegun was not asked again
 
 
+def test_a_found_alias_rebound_to_another_time_object_is_asked_again() -> None:
+    answer, scan = memo_and_scan()
+    aliases = module("aliases_rebound", now=time.time)
+    assert answer(aliases) == [("now", time.time)]
+    aliases.now = time.monotonic  # same names, same count, another real time function
+    # freezegun is asked again (its own cache, which may have been refreshed meanwhile by a
+    # test's freeze_time, decides), rather than the memo answering with the old value.
+    assert answer(aliases) == FREEZEGUN_SCAN(aliases)
+    assert scan.asked == [aliases, aliases]
+
+
 def test_a_module_that_gains_a_real_time_alias_is_asked_again() -> None:
     answer, scan = memo_and_scan()
     aliases = module("aliases_b", placeholder=None)
@@ -132,7 +143,6 @@ def test_an_unknown_freezegun_runs_unpatched() -> None:
 def test_the_plugins_freezer_starts_with_the_memo_and_puts_freezegun_back(
         monkeypatch: pytest.MonkeyPatch) -> None:
     seen: list[Any] = []
-    start = freezegun.api._freeze_time.start
 
     def failing_start(self: Any) -> Any:
         seen.append(freezegun.api._get_cached_module_attributes)
@@ -145,13 +155,38 @@ def test_the_plugins_freezer_starts_with_the_memo_and_puts_freezegun_back(
         with pytest.raises(RuntimeError, match="start failed"):
             patches.ensure_started()
     finally:
-        patches.stop()  # a freezer that failed to start is not one to stop
+        patches.stop()  # nothing of the failed start is left for it to stop
     assert seen and seen[0] is not FREEZEGUN_SCAN
     assert freezegun.api._get_cached_module_attributes is FREEZEGUN_SCAN
     assert time.sleep is sleep
     assert not any(type(finder).__name__ == "ImportGuard" for finder in sys.meta_path)
     assert freezegun.api.freeze_factories == []
-    monkeypatch.setattr(freezegun.api._freeze_time, "start", start)
+
+
+def test_a_start_that_fails_in_freezeguns_module_walk_is_undone() -> None:
+    # freezegun has patched time and datetime when a module refuses its setattr: the plugin
+    # stops that half-started freezer, so time is not left frozen for the rest of the session.
+    import datetime
+
+    real_time, real_datetime = time.time, datetime.datetime
+
+    class Refuses(types.ModuleType):
+        def __setattr__(self, name: str, value: Any) -> None:
+            raise RuntimeError("read-only module")
+
+    refusing = Refuses("refusing_module")
+    refusing.__dict__["now"] = real_time
+    sys.modules["refusing_module"] = refusing
+    patches = TimePatches(VirtualClock())
+    try:
+        with pytest.raises(RuntimeError, match="read-only module"):
+            patches.ensure_started()
+    finally:
+        del sys.modules["refusing_module"]
+        patches.stop()
+    assert freezegun.api.freeze_factories == []
+    assert time.time is real_time and datetime.datetime is real_datetime
+    assert freezegun.api.sys is sys
 
 
 def test_a_start_walks_only_modules_that_may_have_something_to_patch() -> None:
@@ -334,3 +369,17 @@ def test_handler_code_sees_simulated_time_through_every_alias_test_after_test(
     result = pytester.runpytest_subprocess("-p", "no:randomly", "-p", "no:cacheprovider",
                                            timeout=120)
     result.assert_outcomes(passed=4)
+
+
+def test_the_memo_forgets_a_module_that_is_gone() -> None:
+    import gc
+
+    memo = _ModuleScans()
+    answer = memo._answer_for(FREEZEGUN_SCAN)
+    made = module("memo_short_lived", now=time.time)
+    answer(made)
+    assert id(made) in memo._seen
+    key = id(made)
+    del made
+    gc.collect()
+    assert key not in memo._seen
