@@ -194,7 +194,7 @@ class ProcessSnapshot:
         # had is still there; walked one by one only when one was removed or replaced.
         saved = self.modules
         if not all(map(operator.is_, map(modules.get, saved), saved.values())):
-            for name, module in self.modules.items():
+            for name, module in saved.items():
                 if modules.get(name) is not module:
                     modules[name] = module
         self.signals.restore(keep=keep_signal_handler)

@@ -75,8 +75,13 @@ def leave_globals(kept: dict[tuple[str, str], Any], previous: dict[tuple[str, st
                 setattr(module, name, value)
 
 
+_FS_ENCODING = sys.getfilesystemencoding()
+# os.environ encodes keys and values alike, as bytes in the file system encoding (not Windows).
+_POSIX_ENVIRON = os.name != "nt" and os.environ.encodekey is os.environ.encodevalue
+
+
 def encode_environ(variables: dict[str, str]) -> dict[Any, Any]:
-    """`variables` as `os.environ` stores them (its `_data`)."""
+    """`variables` as `os.environ` stores them (its `_data`), for the scope to swap in."""
     if _POSIX_ENVIRON and all(isinstance(k, str) and isinstance(v, str) for k, v in variables.items()):
         # What os.environ.encodekey/encodevalue do on POSIX (check for str, then this), without
         # two Python calls a variable.
@@ -84,12 +89,6 @@ def encode_environ(variables: dict[str, str]) -> dict[Any, Any]:
                 for k, v in variables.items()}
     encodekey, encodevalue = os.environ.encodekey, os.environ.encodevalue
     return {encodekey(k): encodevalue(v) for k, v in variables.items()}
-
-
-_FS_ENCODING = sys.getfilesystemencoding()
-# os.environ encodes keys and values alike, as bytes in the file system encoding (not Windows).
-_POSIX_ENVIRON = os.name != "nt" and os.environ.encodekey is os.environ.encodevalue
-
 
 
 class UserCode(RunningHandler):
