@@ -591,17 +591,19 @@ class ExecutionEnvironment:
         self.state = EnvironmentState.GONE
         self.clock.detach(self._driver)
         pending = self.pending_work(skip=skip)
-        if pending:
-            for observer in self.function.observers:
-                observer.work_lost(self, pending, reason)
-        for loop in self._loops():
-            _discard_loop(loop)
-        if self.tmp is not None:
-            try:
-                os.rmdir(self.tmp)  # most code leaves its /tmp empty: one call, not rmtree's walk
-            except OSError:
-                shutil.rmtree(self.tmp, ignore_errors=True)
-            self.tmp = None
+        try:
+            if pending:
+                for observer in self.function.observers:
+                    observer.work_lost(self, pending, reason)
+        finally:  # an observer's error still leaves the environment gone
+            for loop in self._loops():
+                _discard_loop(loop)
+            if self.tmp is not None:
+                try:
+                    os.rmdir(self.tmp)  # most code leaves its /tmp empty: one call, not rmtree's walk
+                except OSError:
+                    shutil.rmtree(self.tmp, ignore_errors=True)
+                self.tmp = None
 
 
 def _runs_as_task(handler: Callable[..., Any], settings: FunctionSettings) -> bool:

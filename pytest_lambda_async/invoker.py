@@ -352,9 +352,16 @@ class LambdaFunction(FunctionTarget):
         return self.queue.unfinished()
 
     def close(self) -> None:
+        """Shut every environment down; an error in one does not keep the others running."""
         self.queue.close()
+        failure: BaseException | None = None
         for env in self.environments:
-            env.shutdown(reason="shut down at the end of the test")
+            try:
+                env.shutdown(reason="shut down at the end of the test")
+            except BaseException as exc:  # an observer's error: raised once all are down
+                failure = failure or exc
+        if failure is not None:
+            raise failure
 
 
 def _not_itself(settings: FunctionSettings, target: Any, function: LambdaFunction | None) -> None:
@@ -604,12 +611,21 @@ class Invoker:
         if self.closed:
             return
         self.closed = True
-        with simulation_scope():
-            for function in self.functions:
-                function.close()
-        real_time_guard.release()
-        self.time_patches.stop()
-        self._restore_process()
+        failure: BaseException | None = None
+        try:
+            with simulation_scope():
+                for function in self.functions:
+                    try:
+                        function.close()
+                    except BaseException as exc:  # raised once every function is down
+                        failure = failure or exc
+        finally:
+            # Whatever happened above, the process goes back to the test as it was.
+            real_time_guard.release()
+            self.time_patches.stop()
+            self._restore_process()
+        if failure is not None:
+            raise failure
         self._raise_misuse()
 
     def _restore_process(self) -> None:

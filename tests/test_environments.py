@@ -384,3 +384,31 @@ def test_environments_still_get_a_tmp_after_a_test_removed_the_directory_tempfil
     """)
     result = pytester.runpytest_subprocess("-p", "no:randomly", "-p", "no:cacheprovider", timeout=120)
     result.assert_outcomes(passed=2)
+
+
+def test_an_observer_failing_at_shutdown_does_not_keep_other_environments_or_the_process() -> None:
+    # An observer's error while one environment shuts down is raised at close(), after every
+    # environment of every function is down and the process is the test's again.
+    class FailsOnce(EnvironmentObserver):
+        failed = False
+
+        def work_lost(self, env: ExecutionEnvironment, pending: list[Any], reason: str) -> None:
+            if not FailsOnce.failed:
+                FailsOnce.failed = True
+                raise RuntimeError("observer failed")
+
+    async def leaves_a_timer(event: Any, context: Any) -> str:
+        asyncio.get_running_loop().call_later(60, lambda: None)
+        return tempfile.gettempdir()
+
+    cwd, environ = os.getcwd(), dict(os.environ)
+    invoker = Invoker(VirtualClock(), observers=[FailsOnce()])
+    first = invoker.deploy(leaves_a_timer, name="first")
+    second = invoker.deploy(leaves_a_timer, name="second")
+    tmps = [first.invoke({}).payload, second.invoke({}).payload]
+    with pytest.raises(RuntimeError, match="observer failed"):
+        invoker.close()
+    assert all(env.state is EnvironmentState.GONE for fn in (first, second) for env in fn.environments)
+    assert not any(os.path.exists(tmp) for tmp in tmps)
+    assert (os.getcwd(), dict(os.environ)) == (cwd, environ)
+    assert invoker.process is None  # handed back
