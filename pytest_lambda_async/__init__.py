@@ -25,11 +25,11 @@ _EXPORTS = {
     "InvalidParameterValueException": "errors",
     "InvalidRequestContentException": "errors",
     "InvocationTimeout": "deadline",
-    "InvokeResult": "invoker",
+    "InvokeResult": "function",
     "Invoker": "invoker",
     "LambdaContext": "context",
     "LambdaError": "errors",
-    "LambdaFunction": "invoker",
+    "LambdaFunction": "function",
     "LambdaLeakWarning": "plugin",
     "LambdaUsageError": "errors",
     "LeakDetector": "leaks",
@@ -71,10 +71,10 @@ if TYPE_CHECKING:
     from .errors import TooManyRequestsException as TooManyRequestsException
     from .errors import ValidationException as ValidationException
     from .events import Events as Events
+    from .function import InvokeResult as InvokeResult
+    from .function import LambdaFunction as LambdaFunction
     from .invoker import EnvironmentSettings as EnvironmentSettings
     from .invoker import Invoker as Invoker
-    from .invoker import InvokeResult as InvokeResult
-    from .invoker import LambdaFunction as LambdaFunction
     from .leaks import Finding as Finding
     from .leaks import LeakDetector as LeakDetector
     from .leaks import LeakKind as LeakKind

@@ -143,7 +143,7 @@ class _QueuedEvent:
 
 
 class QueueFunction(Protocol):
-    """What a queue needs from its function (`invoker.LambdaFunction`, which this module does
+    """What a queue needs from its function (`function.LambdaFunction`, which this module does
     not import: the invoker imports the queue)."""
 
     outcomes: list[Outcome]

@@ -55,7 +55,7 @@ class Sink:
 
 
 class FunctionTarget:
-    """A deployed function as a destination: `invoker.LambdaFunction` is the one subclass."""
+    """A deployed function as a destination: `function.LambdaFunction` is the one subclass."""
 
     settings: FunctionSettings
 
