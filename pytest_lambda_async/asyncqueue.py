@@ -148,7 +148,6 @@ class QueueFunction(Protocol):
 
     outcomes: list[Outcome]
     _clock: VirtualClock
-    _faults: list[str]
 
     @property
     def name(self) -> str: ...
@@ -214,7 +213,7 @@ class AsyncQueue:
                 twin = queued.twin()
                 self.events[id(twin)] = twin
                 self._schedule(twin, now + delay + rng.random())
-        queued.timer = self._clock.call_at(now + delay, partial(self._deliver, queued))
+        self._schedule(queued, now + delay)
         return Accepted(status_code=202, request_id=queued.request_id)
 
     def unfinished(self) -> list[str]:
@@ -235,9 +234,7 @@ class AsyncQueue:
         if function.settings.reserved_concurrent_executions == 0:
             self._finish(queued, self.invoker.delivery.zero_concurrency_condition)
             return
-        # A fault is taken only when one is queued (`_take_fault` answers None otherwise).
-        env = None if function._faults and function._take_fault() is not None \
-            else function._acquire()
+        env = None if function._take_fault() is not None else function._acquire()
         if env is None:
             now = self._clock._now
             queued.throttles += 1
@@ -286,7 +283,7 @@ class AsyncQueue:
         if when - queued.accepted_at >= self.function.settings.maximum_event_age_in_seconds:
             self._finish(queued, "EventAgeExceeded")
         else:
-            queued.timer = self._clock.call_at(when, partial(self._deliver, queued))
+            self._schedule(queued, when)
 
     def _finish(self, queued: _QueuedEvent, condition: str) -> None:
         if queued.duplicate:

@@ -267,10 +267,8 @@ class VirtualClock:
                             return
                 if ran:
                     continue
-            timers = self._timers
-            while timers and timers[0][2].cancelled:
-                self._pop_timer()
-            if timers and timers[0][0] <= self._now:
+            self._drop_cancelled()
+            if self._timers and self._timers[0][0] <= self._now:
                 self._pop_timer().callback()
                 continue
             wake = self._next_time()
