@@ -16,7 +16,6 @@ import hashlib
 import importlib.util
 import inspect
 import os
-import shutil
 import sys
 import tempfile
 import uuid
@@ -36,6 +35,7 @@ from .invocation import EnvironmentObserver, Invocation
 from .loop import EnvironmentLoopPolicy, VirtualEventLoop
 from .loopdriver import LoopDriver
 from .scopes import UserCode, encode_environ
+from .tmpdirs import TmpDirs, remove_tmp
 
 # Lambda gives the init phase 10 seconds.
 INIT_TIMEOUT = 10.0
@@ -64,6 +64,8 @@ class FunctionRuntime:
     clock: VirtualClock
     real_time_budget: float = 10.0
     tmp_root: str | None = None
+    # Makes and removes (or keeps for reuse) the environments' /tmp; None: made in tmp_root.
+    tmp_dirs: TmpDirs | None = None
     observers: list[EnvironmentObserver] = field(default_factory=list)
     # Started by the first handler code of a test (freezegun, simulated time.sleep).
     on_first_code: Callable[[], None] | None = None
@@ -190,8 +192,11 @@ class ExecutionEnvironment:
         return variables
 
     def _make_tmp(self) -> None:
-        self.tmp = tempfile.mkdtemp(prefix=f"lambda-{self.function.settings.name}-{self.number}-",
-                                    dir=self.function.tmp_root)
+        function = self.function
+        prefix = f"lambda-{function.settings.name}-{self.number}-"
+        dirs = function.tmp_dirs
+        self.tmp = (tempfile.mkdtemp(prefix=prefix, dir=function.tmp_root) if dirs is None
+                    else dirs.make(prefix))
         self._env_vars["TMPDIR"] = self.tmp
         self._encoded_env = encode_environ(self._env_vars)
 
@@ -598,12 +603,14 @@ class ExecutionEnvironment:
         finally:  # an observer's error still leaves the environment gone
             for loop in self._loops():
                 _discard_loop(loop)
-            if self.tmp is not None:
-                try:
-                    os.rmdir(self.tmp)  # most code leaves its /tmp empty: one call, not rmtree's walk
-                except OSError:
-                    shutil.rmtree(self.tmp, ignore_errors=True)
+            tmp = self.tmp
+            if tmp is not None:
                 self.tmp = None
+                dirs = self.function.tmp_dirs
+                if dirs is not None:
+                    dirs.release(tmp)
+                else:
+                    remove_tmp(tmp)
 
 
 def _runs_as_task(handler: Callable[..., Any], settings: FunctionSettings) -> bool:

@@ -38,6 +38,7 @@ from .invocation import EnvironmentObserver, Invocation
 from .process import ProcessSnapshot, chdir_watch
 from .scopes import simulation_scope
 from .timepatch import TimePatches
+from .tmpdirs import TmpDirs
 from .validation import handler_string, positive_number, sink_name, whole_number
 
 # A UUID's version (4) and variant (10xx) bits.
@@ -60,6 +61,7 @@ class Invoker:
         real_time_budget: float = 10.0,
         tmp_root: str | None = None,
         account_concurrency: int | None = None,
+        tmp_dirs: TmpDirs | None = None,
     ) -> None:
         if not isinstance(clock, VirtualClock):
             raise LambdaUsageError(
@@ -96,6 +98,11 @@ class Invoker:
         self.observers = list(observers or [])
         self.real_time_budget = real_time_budget
         self.tmp_root = tmp_root
+        # The environments' /tmp directories. Given (the plugin's, kept for the session), empty
+        # ones of gone environments serve later cold starts of other tests too; else this
+        # invoker's own, whose kept ones it removes when it closes.
+        self._own_tmp_dirs = tmp_dirs is None
+        self.tmp_dirs = TmpDirs(tmp_root, keep=True) if tmp_dirs is None else tmp_dirs
         self.random = random.Random(self.delivery.seed)
         self.functions: list[LambdaFunction] = []
         # Environments busy across all functions, and the account's limit on them (AWS's
@@ -160,7 +167,7 @@ class Invoker:
             )
         function = LambdaFunction(self, FunctionRuntime(
             settings=function_settings, handler=handler, clock=self.clock,
-            real_time_budget=self.real_time_budget, tmp_root=self.tmp_root,
+            real_time_budget=self.real_time_budget, tmp_root=self.tmp_root, tmp_dirs=self.tmp_dirs,
             observers=self.observers, on_first_code=self.on_first_code,
         ), self.environment_settings)
         self.functions.append(function)
@@ -291,6 +298,8 @@ class Invoker:
             real_time_guard.release()
             self.time_patches.stop()
             self._restore_process()
+            if self._own_tmp_dirs:
+                self.tmp_dirs.clear()
         if failure is not None:
             raise failure
         self._raise_misuse()

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from .events import Events
     from .invoker import DeliverySettings, EnvironmentSettings, Invoker
     from .leaks import LeakDetector
+    from .tmpdirs import TmpDirs
 
 _MODES = ("fail", "warn", "off")
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
@@ -377,7 +378,7 @@ def lambda_invoker(
     from .invoker import Invoker
 
     item = request.node
-    tmp_root = _environments_root(item.config)
+    tmp_dirs = _environments_tmp(item.config)
     limit = _blocking_limit(item.config)
     invoker = Invoker(
         lambda_clock,
@@ -385,7 +386,8 @@ def lambda_invoker(
         environments=environment_settings(item),
         delivery=delivery_settings(item),
         real_time_budget=limit,
-        tmp_root=tmp_root,
+        tmp_root=tmp_dirs.root,
+        tmp_dirs=tmp_dirs,
         observers=[lambda_leaks.observer] if lambda_leaks.active else [],
     )
     hook = item.config.hook
@@ -404,20 +406,25 @@ def lambda_invoker(
             invoker.close()
 
 
-_ENVIRONMENTS_ROOT = pytest.StashKey[str]()
+_ENVIRONMENTS_TMP = pytest.StashKey["TmpDirs"]()
 
 
-def _environments_root(config: pytest.Config) -> str:
-    """The directory the environments' `/tmp` directories are made in: one per temporary
-    directory the tests use (usually one for the session), removed at the session's end. Each
-    environment removes its own when it shuts down; making and removing a root per test cost
-    more than most tests' invocations. Made again if it is gone, or if the test has moved
-    `tempfile`'s directory (a test may remove a directory it pointed tempfile at)."""
-    root = config.stash.get(_ENVIRONMENTS_ROOT, None)
-    if root is None or os.path.dirname(root) != tempfile.gettempdir() or not os.path.isdir(root):
-        root = config.stash[_ENVIRONMENTS_ROOT] = made = tempfile.mkdtemp(prefix="lambda-envs-")
+def _environments_tmp(config: pytest.Config) -> TmpDirs:
+    """The environments' `/tmp` directories: made in one root per temporary directory the tests
+    use (usually one for the session), removed at the session's end. An environment's empty
+    `/tmp` is kept there when it shuts down, for the next cold start of any test: making and
+    removing a directory per environment cost more than most tests' invocations. The root is
+    made again if it is gone, or if the test has moved `tempfile`'s directory (a test may
+    remove a directory it pointed tempfile at)."""
+    dirs = config.stash.get(_ENVIRONMENTS_TMP, None)
+    if dirs is None or os.path.dirname(str(dirs.root)) != tempfile.gettempdir() or not os.path.isdir(
+            str(dirs.root)):
+        from .tmpdirs import TmpDirs
+
+        made = tempfile.mkdtemp(prefix="lambda-envs-")
+        dirs = config.stash[_ENVIRONMENTS_TMP] = TmpDirs(made, keep=True)
         config.add_cleanup(lambda: shutil.rmtree(made, ignore_errors=True))
-    return root
+    return dirs
 
 
 def _notify(hook: Any, item: pytest.Item, kind: str, data: dict[str, Any]) -> None:

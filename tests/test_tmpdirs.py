@@ -1,0 +1,123 @@
+"""Environments' /tmp directories: unique, 0o700, empty at every cold start, and the empty ones
+of gone environments reused (renamed) rather than removed and made again."""
+
+from __future__ import annotations
+
+import os
+import stat
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pytest_lambda_async import Invoker, VirtualClock
+from pytest_lambda_async.tmpdirs import TmpDirs
+
+
+def _is_fresh(path: str) -> bool:
+    st = os.lstat(path)
+    return stat.S_ISDIR(st.st_mode) and stat.S_IMODE(st.st_mode) == 0o700 and not os.listdir(path)
+
+
+def test_an_empty_tmp_is_renamed_for_the_next_environment(tmp_path: Path) -> None:
+    dirs = TmpDirs(str(tmp_path), keep=True)
+    first = dirs.make("lambda-a-1-")
+    inode = os.stat(first).st_ino
+    dirs.release(first)
+    second = dirs.make("lambda-b-2-")
+    assert os.path.basename(second).startswith("lambda-b-2-") and second != first
+    assert not os.path.exists(first)
+    assert os.stat(second).st_ino == inode and _is_fresh(second)
+    third = dirs.make("lambda-b-3-")  # none kept: a new one
+    assert os.stat(third).st_ino != inode and _is_fresh(third)
+
+
+def test_a_tmp_that_is_not_as_mkdtemp_makes_it_is_removed_not_reused(tmp_path: Path) -> None:
+    dirs = TmpDirs(str(tmp_path), keep=True)
+    left_files, opened_up, made_later = (dirs.make(f"lambda-{n}-") for n in ("files", "mode", "late"))
+    Path(left_files, "left.txt").write_text("x")
+    os.chmod(opened_up, 0o755)
+    for path in (left_files, opened_up, made_later):
+        dirs.release(path)
+    Path(made_later, "written-after-shutdown").write_text("x")  # a thread left behind, say
+    made = [dirs.make("lambda-new-") for _ in range(3)]
+    assert all(_is_fresh(path) for path in made)
+    assert not any(os.path.exists(p) for p in (left_files, opened_up, made_later))
+    assert sorted(os.listdir(tmp_path)) == sorted(os.path.basename(p) for p in made)
+
+
+def test_without_keep_and_after_clear_nothing_is_left(tmp_path: Path) -> None:
+    dirs = TmpDirs(str(tmp_path))
+    dirs.release(dirs.make("lambda-a-"))
+    assert os.listdir(tmp_path) == []
+    kept = TmpDirs(str(tmp_path), keep=True)
+    kept.release(kept.make("lambda-a-"))
+    assert len(os.listdir(tmp_path)) == 1
+    kept.clear()
+    assert os.listdir(tmp_path) == []
+
+
+def test_a_reset_environment_gives_its_empty_tmp_to_the_next_cold_start(tmp_path: Path) -> None:
+    def handler(event: Any, context: Any) -> list[Any]:
+        tmp = tempfile.gettempdir()
+        return [tmp, os.stat(tmp).st_ino, os.listdir(tmp)]
+
+    invoker = Invoker(VirtualClock(), tmp_root=str(tmp_path))
+    fn = invoker.deploy(handler, name="cold")
+    first = fn.invoke({}).payload
+    # Held open, the directory's inode cannot be recycled for a new one: the same inode is
+    # the same directory.
+    held = os.open(first[0], os.O_RDONLY)
+    try:
+        fn.environments[0].shutdown(reason="test")
+        second = fn.invoke({}).payload
+        assert os.path.samestat(os.fstat(held), os.stat(second[0]))
+    finally:
+        os.close(held)
+    assert second[0] != first[0] and second[2] == []
+    assert os.path.basename(second[0]).startswith("lambda-cold-2-")
+    invoker.close()
+    assert os.listdir(tmp_path) == []  # the invoker's own kept directories go when it closes
+
+
+def test_the_sessions_tests_reuse_empty_tmps_and_never_see_what_another_left(
+        pytester: pytest.Pytester, tmp_path: Path) -> None:
+    record = tmp_path / "dirs.txt"
+    pytester.makeini("[pytest]\nasyncio_default_fixture_loop_scope = function\n")
+    pytester.makepyfile(test_tmp=f"""
+        import os, stat, tempfile
+        import pytest
+
+        RECORD = {str(record)!r}
+        # Each test's /tmp, held open: its inode cannot be recycled for a new directory, so the
+        # same inode is the same directory.
+        HELD = []
+
+        def look(event, context):
+            tmp = tempfile.gettempdir()
+            st = os.lstat(tmp)
+            seen = os.listdir(tmp)
+            if event.get("leave"):
+                open(os.path.join(tmp, "left.txt"), "w").close()
+            return [tmp, stat.S_IMODE(st.st_mode), seen, os.environ["TMPDIR"]]
+
+        @pytest.mark.parametrize("n", range(4))
+        def test_invoke(lambda_invoker, n):
+            tmp, mode, seen, env_tmp = lambda_invoker.deploy(look, name=f"fn{{n}}").invoke(
+                {{"leave": n == 1}}).payload
+            assert seen == [] and mode == 0o700 and env_tmp == tmp
+            assert os.path.basename(tmp).startswith(f"lambda-fn{{n}}-1-")
+            same = bool(HELD) and os.path.samestat(os.fstat(HELD[-1]), os.stat(tmp))
+            HELD.append(os.open(tmp, os.O_RDONLY))
+            with open(RECORD, "a") as f:
+                f.write(f"{{tmp}} {{same}}\\n")
+    """)
+    result = pytester.runpytest_subprocess("-p", "no:randomly", "-p", "no:cacheprovider", timeout=120)
+    result.assert_outcomes(passed=4)
+    rows = [line.split() for line in record.read_text().splitlines()]
+    # The first test's empty /tmp served the second; the second's (left a file) was removed;
+    # the third's new one served the fourth.
+    assert [same for _, same in rows] == ["False", "True", "False", "True"]
+    assert len({path for path, _ in rows}) == 4
+    assert not os.path.exists(os.path.dirname(rows[0][0]))  # the root went with the session
