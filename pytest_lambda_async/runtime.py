@@ -16,10 +16,12 @@ import os
 import re
 import sys
 import traceback
+from collections.abc import Callable
 from types import ModuleType, TracebackType
 from typing import Any
 
 import simplejson
+from simplejson import encoder as _json_encoder
 
 from .errors import InvalidRequestContentException, LambdaUsageError, RequestTooLargeException
 
@@ -149,6 +151,46 @@ _ENCODER = _Encoder()
 _EVENT_ENCODER = simplejson.JSONEncoder(allow_nan=False)
 
 
+def _flat_json(value: dict[Any, Any], quote: Callable[[str], str]) -> str | None:
+    """The JSON text simplejson's encoder writes for a flat object, made directly: for a dict
+    whose keys are `str` and whose values are `str`, `int`, `bool`, None or a list of `str`
+    (error payloads, and most events), as its default separators and a string quoter (`quote`,
+    the one the encoder itself would use) write it. None for anything else, which the encoder
+    writes itself: simplejson builds its C encoder anew at every call, the larger part of what
+    a small document costs."""
+    parts = []
+    for key, item in value.items():
+        if type(key) is not str:
+            return None
+        kind = type(item)
+        if kind is str:
+            text = quote(item)
+        elif kind is int:
+            text = int.__repr__(item)
+        elif kind is bool:
+            text = "true" if item else "false"
+        elif item is None:
+            text = "null"
+        elif kind is list:
+            for element in item:
+                if type(element) is not str:
+                    return None
+            text = "[" + ", ".join(map(quote, item)) + "]"
+        else:
+            return None
+        parts.append(quote(key) + ": " + text)
+    return "{" + ", ".join(parts) + "}"
+
+
+def _quoter(encoder: simplejson.JSONEncoder) -> Callable[[str], str]:
+    return (_json_encoder.encode_basestring_ascii if encoder.ensure_ascii
+            else _json_encoder.encode_basestring)
+
+
+_QUOTE = _quoter(_ENCODER)
+_EVENT_QUOTE = _quoter(_EVENT_ENCODER)
+
+
 def marshal_response(value: Any) -> bytes:
     """The response body the runtime posts: `bytes` as they are, anything else as JSON.
 
@@ -162,12 +204,31 @@ def marshal_response(value: Any) -> bytes:
             raise Fault(Fault.MARSHAL_ERROR, f"Unable to marshal response: {exc}") from None
         return value
     try:
-        return _ENCODER.encode(value).encode("utf-8")
+        text = _flat_json(value, _QUOTE) if type(value) is dict else None
+        return (_ENCODER.encode(value) if text is None else text).encode("utf-8")
     except Exception as exc:
         raise Fault(Fault.MARSHAL_ERROR, f"Unable to marshal response: {exc}") from None
 
 
+# What simplejson.loads(body) runs once its checks are done: the scanner of its default decoder.
+_SCAN_ONCE = simplejson.JSONDecoder().scan_once
+# First characters simplejson's decoder skips before the document (whitespace, a byte order mark).
+_SKIPPED_FIRST = frozenset(" \t\n\r\ufeff\xef")
+
+
 def unmarshal_request(body: bytes) -> Any:
+    # The scanner straight away when the document starts at the first character and ends at the
+    # last: then simplejson.loads returns what it returns, without its two whitespace matches
+    # and its checks. Anything else (an error too) goes through simplejson.loads itself.
+    if type(body) is bytes:
+        try:
+            text = body.decode("utf-8")
+            if text and text[0] not in _SKIPPED_FIRST:
+                value, end = _SCAN_ONCE(text, 0)
+                if end == len(text):
+                    return value
+        except Exception:  # simplejson.loads below raises it again, in its own words
+            pass
     try:
         return simplejson.loads(body)
     except Exception as exc:
@@ -240,7 +301,8 @@ def encode_event(event: Any, *, limit: int, operation: str = "Invoke") -> bytes:
         body = event if event.strip() else b"{}"
     else:
         try:
-            body = _EVENT_ENCODER.encode(event).encode("utf-8")
+            text = _flat_json(event, _EVENT_QUOTE) if type(event) is dict else None
+            body = (_EVENT_ENCODER.encode(event) if text is None else text).encode("utf-8")
         except (TypeError, ValueError) as exc:
             raise LambdaUsageError(
                 f"The event is not JSON, so Lambda could not deliver it: {exc}. Lambda events are "
