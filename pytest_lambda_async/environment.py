@@ -331,7 +331,7 @@ class ExecutionEnvironment:
         now = self.clock._now
         invocation.handler_started_at = now
         invocation.deadline = now + per.timeout
-        self._write_start(invocation)
+        invocation.log.write(f"START RequestId: {invocation.request_id} Version: {per.version}\n")
         event_or_fault = self._event(invocation)
         context = LambdaContext(
             aws_request_id=invocation.request_id,
@@ -342,9 +342,12 @@ class ExecutionEnvironment:
         )
         loop = self.policy.environment_loop
         if loop is not None and not loop._closed:
-            # Thaw: overdue timers and frozen tasks run first, inside this invocation.
+            # Thaw: overdue timers and frozen tasks run first, inside this invocation (a loop
+            # with nothing pending, the usual case, needs no step).
             self.clock.attach(self._driver)
-            self._driver.run_ready(thaw=True)
+            if (loop._ready or loop._scheduled or loop._io_ready
+                    or len(loop._autojump_selector._fd_to_key) > 1):
+                self._driver.run_ready(thaw=True)
         for observer in self.function.observers:
             observer.before_handler(self, invocation)
         if isinstance(event_or_fault, runtime.Fault):

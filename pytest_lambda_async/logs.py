@@ -146,12 +146,22 @@ def _routed(stream: Any) -> Any:
     return entry[1]
 
 
+# The streams route_output last routed, and their stand-ins: (stdout, stderr, routed stdout,
+# routed stderr). Most invocations find the same two streams as the last one did.
+_last_routed: list[Any] = [None, None, None, None]
+
+
 def route_output(log: InvocationLog, request_id: str) -> tuple[Any, Any, str]:
     """Route output to `log` from now on (handler code starts); returns what `restore_output`
     puts back. Re-entrant."""
-    saved = (sys.stdout, sys.stderr, _HANDLER.request_id)
-    sys.stdout = _routed(saved[0])
-    sys.stderr = _routed(saved[1])
+    out, err = sys.stdout, sys.stderr
+    saved = (out, err, _HANDLER.request_id)
+    last = _last_routed
+    if out is last[0] and err is last[1]:  # the streams of the last time: no lookups
+        sys.stdout, sys.stderr = last[2], last[3]
+    else:
+        last[:] = (out, err, _routed(out), _routed(err))
+        sys.stdout, sys.stderr = last[2], last[3]
     _HANDLER.request_id = request_id
     _current.append((log, threading.get_ident()))
     return saved
