@@ -300,3 +300,44 @@ def test_kept_results_take_no_more_memory_than_dataclass_built_ones(lambda_invok
     fields = {field.name: getattr(results[0], field.name) for field in dataclasses.fields(InvokeResult)}
     built = InvokeResult(**fields)
     assert all(sys.getsizeof(vars(result)) <= sys.getsizeof(vars(built)) for result in results)
+
+
+def test_output_follows_the_streams_the_test_swaps_in_between_invocations(lambda_invoker: Invoker) -> None:
+    # The routed streams are reused while sys.stdout and sys.stderr stay the same: a test that
+    # swaps either between two invocations must see the next invocation's output in the new one.
+    import contextlib
+    import io
+
+    fn = lambda_invoker.deploy(lambda e, c: print(e["say"]) or print(e["say"], file=sys.stderr))
+    out, first_err, second_err = io.StringIO(), io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out):
+        with contextlib.redirect_stderr(first_err):
+            first = fn.invoke({"say": "one"})
+        with contextlib.redirect_stderr(second_err):  # the same stdout, another stderr
+            second = fn.invoke({"say": "two"})
+    assert out.getvalue() == "one\ntwo\n"
+    assert first_err.getvalue() == "one\n" and second_err.getvalue() == "two\n"
+    assert first.log_result.count("one\n") == 2 and second.log_result.count("two\n") == 2
+    assert type(sys.stdout).__name__ != "_RoutedStream" and type(sys.stderr).__name__ != "_RoutedStream"
+
+
+@pytest.mark.lambda_leaks(mode="off")  # the first invocation leaves a timer behind on purpose
+def test_a_frozen_timer_thaws_into_the_invocation_during_which_it_is_due(lambda_invoker: Invoker) -> None:
+    # A thaw steps the environment's loop only when something there could run: a timer left
+    # by the first invocation runs in the invocation during which it comes due (the third,
+    # once two have finished), not in the second.
+    import asyncio
+
+    finished_before: list[int] = []
+
+    async def handler(event: Any, context: Any) -> None:
+        if event.get("arm"):
+            asyncio.get_running_loop().call_later(5, lambda: finished_before.append(len(fn.invocations)))
+
+    fn = lambda_invoker.deploy(handler, timeout=30)
+    fn.invoke({"arm": True})
+    fn.invoke({})
+    assert finished_before == []
+    lambda_invoker.clock.advance(10)
+    fn.invoke({})
+    assert finished_before == [2]
