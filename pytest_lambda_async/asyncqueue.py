@@ -12,7 +12,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 from functools import partial
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 from . import runtime
 from .clock import TimerHandle, VirtualClock
@@ -117,6 +117,26 @@ def decode(body: bytes) -> Any:
         return body
 
 
+class _Last(NamedTuple):
+    """An event's last invocation, as its outcome and its destinations read it."""
+
+    response: bytes
+    function_error: str | None
+    environment_id: str | None
+    cold_start: bool
+    init_duration: float | None
+
+    def error_payload(self) -> dict[str, Any] | None:
+        """`Invocation.error_payload`: the error document of a failed invocation."""
+        if self.function_error is None:
+            return None
+        try:
+            decoded = runtime.unmarshal_request(self.response)
+        except runtime.Fault:
+            return None
+        return decoded if isinstance(decoded, dict) else None
+
+
 class _QueuedEvent:
     """An accepted event on its way to its outcome: O(1) to update at each attempt."""
 
@@ -134,7 +154,9 @@ class _QueuedEvent:
         # Attempts that reached the handler (throttles do not count against retries).
         self.invocations = 0
         self.throttles = 0
-        self.last: Invocation | None = None
+        # What the outcome takes from the last invocation, without the invocation itself (its log,
+        # its environment): an event waiting minutes for its retry keeps only these.
+        self.last: _Last | None = None
         self.timer: TimerHandle | None = None
 
     def twin(self) -> _QueuedEvent:
@@ -253,16 +275,18 @@ class AsyncQueue:
 
     def _attempt_done(self, queued: _QueuedEvent, invocation: Invocation) -> None:
         env = invocation.environment
-        failed = invocation.function_error is not None
-        queued.last = invocation
+        env_id = env.id if env is not None else None
+        function_error = invocation.function_error
+        failed = function_error is not None
+        queued.last = _Last(invocation.response, function_error, env_id, invocation.cold_start,
+                            invocation.init_duration)
         queued.invocations = made = queued.invocations + 1
         history = queued.history
         history.append(Attempt(
             number=len(history) + 1, started_at=invocation.started_at,
             ended_at=invocation.ended_at, status="failed" if failed else "succeeded",
-            environment_id=env.id if env is not None else None,
-            cold_start=invocation.cold_start, error_type=invocation.error_type,
-            log_result=invocation.log.tail(),
+            environment_id=env_id, cold_start=invocation.cold_start,
+            error_type=invocation.error_type, log_result=invocation.log.tail(),
         ))
         self.invoker._record_invocation(self.function, invocation, kind="Event")
         if queued.duplicate:
@@ -292,7 +316,6 @@ class AsyncQueue:
         function = self.function
         last = queued.last
         success = condition == "Success"
-        env = last.environment if last is not None else None
         # A dataclass's own __init__: building its __dict__ at once would be faster, but a dict
         # made that way does not share its keys with the class's other instances (twice the size).
         outcome = Outcome(
@@ -307,7 +330,7 @@ class AsyncQueue:
             accepted_at=queued.accepted_at,
             finished_at=self._clock._now,
             history=tuple(queued.history),
-            environment_id=env.id if env is not None else None,
+            environment_id=last.environment_id if last is not None else None,
             cold_start=last.cold_start if last is not None else False,
             init_duration=last.init_duration if last is not None else None,
         )
@@ -317,7 +340,7 @@ class AsyncQueue:
         self._send_to_destinations(queued, outcome, last)
 
     def _send_to_destinations(self, queued: _QueuedEvent, outcome: Outcome,
-                              last: Invocation | None) -> None:
+                              last: _Last | None) -> None:
         function = self.function
         settings = function.settings
         success = outcome.status == "succeeded"

@@ -191,6 +191,20 @@ class VirtualClock:
         while self._timers and self._timers[0][2].cancelled:
             self._pop_timer()
 
+    def _pop_due(self) -> TimerHandle | None:
+        """The first timer, taken off the heap, if it is due now; else None. Cancelled timers
+        at the top of the heap are dropped on the way (`_drop_cancelled`)."""
+        timers = self._timers
+        while timers:
+            entry = timers[0]
+            if entry[2].cancelled:
+                self._pop_timer()
+            elif entry[0] <= self._now:
+                return self._pop_timer()
+            else:
+                return None
+        return None
+
     def _next_time(self) -> float | None:
         self._drop_cancelled()
         best = self._timers[0][0] if self._timers else None
@@ -267,9 +281,9 @@ class VirtualClock:
                             return
                 if ran:
                     continue
-            self._drop_cancelled()
-            if self._timers and self._timers[0][0] <= self._now:
-                self._pop_timer().callback()
+            due = self._pop_due()
+            if due is not None:
+                due.callback()
                 continue
             wake = self._next_time()
             if (wake is None or wake > self._now) and (until_time is None or self._now < until_time):

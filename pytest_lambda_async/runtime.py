@@ -446,8 +446,24 @@ def error_log_lines(payload: dict[str, Any]) -> str:
     if trace is not None:
         lines.append("Traceback (most recent call last):")
         for element in trace:
-            # The runtime indents traceback lines with no-break spaces, so that CloudWatch
-            # keeps the block one event (`test_invocation_type_event_error`).
-            lines.extend(_ERROR_INDENT * (len(text) - len(text.lstrip(" "))) + text.lstrip(" ")
-                         for text in element.splitlines())
+            known = _TRACE_LINES.get(element) if type(element) is str else None
+            lines.extend(_trace_lines(element) if known is None else known)
     return "\n".join(lines) + "\n"
+
+
+# The log lines of each stack-trace element seen lately: a failing line of code fails again and
+# again (a retried event, a drain), and its element is the same text each time.
+_TRACE_LINES: dict[str, tuple[str, ...]] = {}
+_TRACE_LINES_KEPT = 256
+
+
+def _trace_lines(element: str) -> tuple[str, ...]:
+    # The runtime indents traceback lines with no-break spaces, so that CloudWatch keeps the
+    # block one event (`test_invocation_type_event_error`).
+    lines = tuple(_ERROR_INDENT * (len(text) - len(text.lstrip(" "))) + text.lstrip(" ")
+                  for text in element.splitlines())
+    if type(element) is str:
+        if len(_TRACE_LINES) >= _TRACE_LINES_KEPT:
+            _TRACE_LINES.clear()
+        _TRACE_LINES[element] = lines
+    return lines

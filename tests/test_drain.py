@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import gc
 import io
 import os
 import tempfile
@@ -19,6 +20,7 @@ import pytest
 from pytest_lambda_async import Invoker, VirtualClock, destinations, runtime, scopes
 from pytest_lambda_async.asyncqueue import Accepted, Attempt
 from pytest_lambda_async.errors import LambdaUsageError
+from pytest_lambda_async.invocation import Invocation
 from pytest_lambda_async.invoker import EnvironmentSettings
 from pytest_lambda_async.loop import VirtualEventLoop
 
@@ -260,3 +262,38 @@ def test_invoke_async_after_the_test_ended_is_refused() -> None:
     with pytest.raises(LambdaUsageError, match=r"^late\.invoke_async\(\) was called after the test"):
         fn.invoke_async({})
     assert len(fn.queue) == 0
+
+
+
+def test_an_event_waiting_for_its_retry_keeps_what_its_outcome_needs_not_its_invocation(
+        lambda_invoker: Invoker) -> None:
+    failed, dlq = lambda_invoker.sink("f"), lambda_invoker.sink("d")
+    fn = lambda_invoker.deploy(lambda event, context: 1 / 0, maximum_retry_attempts=1,
+                               on_failure=failed, dead_letter_target=dlq)
+    request_id = fn.invoke_async({"n": 1}).request_id
+    lambda_invoker.clock.advance(30)  # the first attempt failed; its retry is a minute away
+    gc.collect()
+    assert len(fn.queue) == 1
+    assert [o for o in gc.get_objects() if type(o) is Invocation and o.request_id == request_id] == []
+    (outcome,) = lambda_invoker.run_until_idle()
+    # The outcome, its destination record and the DLQ message still have the last attempt's result.
+    assert (outcome.attempts, outcome.function_error, outcome.payload["errorType"],
+            outcome.environment_id, outcome.cold_start) == (
+        2, "Unhandled", "ZeroDivisionError", outcome.history[-1].environment_id, False)
+    (record,) = failed.records
+    assert record["responsePayload"] == outcome.payload
+    (message,) = dlq.records
+    assert message["messageAttributes"]["ErrorMessage"]["StringValue"] == "division by zero"
+
+
+def test_the_first_due_timer_comes_off_the_heap_past_cancelled_ones() -> None:
+    clock = VirtualClock(0)
+    ran: list[str] = []
+    clock.call_at(1, lambda: ran.append("cancelled")).cancel()
+    later = clock.call_at(2, lambda: ran.append("later"))
+    assert clock._pop_due() is None  # the first live timer is not due yet
+    assert [entry[2] for entry in clock._timers] == [later]  # the cancelled one dropped
+    clock.set_time(2)
+    clock.call_at(2, lambda: ran.append("also due")).cancel()
+    assert clock._pop_due() is later and clock._pop_due() is None and clock._timers == []
+    assert clock._cancelled_in_heap == 0

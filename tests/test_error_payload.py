@@ -194,3 +194,58 @@ def test_through_an_invocation(lambda_invoker: Any) -> None:
 
     result = lambda_invoker.deploy(handler).invoke({})
     assert result.payload == reference_error_payload(captured[0], result.request_id)
+
+
+def reference_error_log_lines(payload: dict[str, Any]) -> str:
+    """`runtime.error_log_lines` as it was before it kept each element's lines."""
+    line = "[ERROR]"
+    if payload.get("errorType"):
+        line += " " + payload["errorType"]
+    if payload.get("errorMessage"):
+        line += (":" if payload.get("errorType") else "") + " " + payload["errorMessage"]
+    lines = [line]
+    trace = payload.get("stackTrace")
+    if trace is not None:
+        lines.append("Traceback (most recent call last):")
+        for element in trace:
+            lines.extend("\u00a0" * (len(text) - len(text.lstrip(" "))) + text.lstrip(" ")
+                         for text in element.splitlines())
+    return "\n".join(lines) + "\n"
+
+
+class Shouting(str):
+    def splitlines(self, keepends: bool = False) -> list[str]:
+        return [text.upper() for text in super().splitlines(keepends)]
+
+
+@pytest.mark.parametrize("trace", [
+    [], [""], ['  File "a.py", line 1, in f\n    x = 1\n'], ["no indent\n  two\n\n   three"],
+    ["a\r\nb\u2028c\x0cd", "  \u00a0 mixed"], ['  File "a.py", line 1, in f\n'] * 3,
+    [Shouting('  File "a.py", line 1, in f\n    x = 1\n')],
+])
+def test_the_error_log_block_is_what_it_was_the_first_time_and_after(trace: list[str]) -> None:
+    for message, error_type in (("m", "T"), ("", "T"), ("m", ""), ("", "")):
+        payload = runtime.make_error(message, error_type, trace, "id")
+        expected = reference_error_log_lines(payload)
+        assert runtime.error_log_lines(payload) == expected
+        assert runtime.error_log_lines(payload) == expected
+
+
+def test_an_elements_log_lines_are_made_once_and_kept_within_bounds(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(runtime, "_TRACE_LINES", {})
+    made: list[str] = []
+    trace_lines = runtime._trace_lines
+
+    def counting(element: str) -> tuple[str, ...]:
+        made.append(element)
+        return trace_lines(element)
+
+    monkeypatch.setattr(runtime, "_trace_lines", counting)
+    element = '  File "a.py", line 1, in f\n    raise ValueError()\n'
+    for _ in range(3):
+        runtime.error_log_lines(runtime.make_error("m", "T", [element], "id"))
+    assert made == [element]
+    for n in range(2 * runtime._TRACE_LINES_KEPT):
+        runtime.error_log_lines(runtime.make_error("m", "T", [f"  line {n}\n"], "id"))
+    assert len(runtime._TRACE_LINES) <= runtime._TRACE_LINES_KEPT
