@@ -262,9 +262,13 @@ class VirtualClock:
         stalled = 0
         drivers = self._drivers  # edited in place by attach and detach, never replaced
         monotonic = RealTime.monotonic
+        # until() was asked after the last thing that ran, and said no: not asked again before
+        # something else runs.
+        asked = False
         while True:
-            if until is not None and until():
+            if until is not None and not asked and until():
                 return
+            asked = False
             if drivers:
                 ran = False
                 for driver in drivers[:] if len(drivers) > 1 else (drivers[0],):
@@ -273,12 +277,15 @@ class VirtualClock:
                     if self._real_anchor is not None:
                         self._follow_real_time()
                     step = (monotonic(), self._now)
+                    asked = False
                     if driver.run_ready():
                         ran = True
                         # Real work this step starts counts from the step's start (its set-up too).
                         self._last_step = step
-                        if until is not None and until():
-                            return
+                        if until is not None:
+                            if until():
+                                return
+                            asked = True
                 if ran:
                     continue
             due = self._pop_due()

@@ -297,3 +297,15 @@ def test_the_first_due_timer_comes_off_the_heap_past_cancelled_ones() -> None:
     clock.call_at(2, lambda: ran.append("also due")).cancel()
     assert clock._pop_due() is later and clock._pop_due() is None and clock._timers == []
     assert clock._cancelled_in_heap == 0
+
+
+def test_until_is_asked_once_after_each_thing_that_ran() -> None:
+    clock = VirtualClock(0)
+    calls: list[str] = []
+    clock.attach(_Driver("only", calls, work=3))
+    clock.call_at(1, lambda: calls.append("timer"))
+    clock.run(until=lambda: calls.append("until?") is not None)
+    # Asked at the start and after each pass that ran, not again before the next pass (nothing
+    # ran since it said no); after a pass that ran nothing, and after the timer, as before.
+    assert calls == ["until?", "only", "until?", "only", "until?", "only", "until?", "only",
+                     "until?", "only", "timer", "until?", "only"]
