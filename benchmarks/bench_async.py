@@ -10,7 +10,10 @@ Prints, from one run:
   polluted by the rest of this run; VmHWM on Linux); and, as a breakdown, what the drain's
   cold starts cost in directories alone: each environment makes its own /tmp, and a mkdir in
   this machine's temporary directory may take anything from microseconds (tmpfs) to a third of
-  a millisecond (a slow disk), enough to swing the attempts per second by a fifth;
+  a millisecond (a slow disk), enough to swing the attempts per second by a fifth; and what
+  the garbage collector takes of a drain (a separate run, its collections timed through
+  `gc.callbacks`): the objects a drain keeps (outcomes, histories, records, environments) and
+  the events in flight make it collect, and each full collection walks all of them;
 - as a baseline from the same run, the handler called directly on one loop as many times, and
   the ratio;
 - real I/O: invocations of a handler that asks a server on 127.0.0.1 answering after 10 ms of
@@ -23,6 +26,7 @@ Run: python benchmarks/bench_async.py
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
 import resource
 import socket
@@ -102,6 +106,28 @@ def many_events(count: int = 10_000, *, trace_memory: bool = False) -> tuple[flo
     ENVIRONMENTS[0] = len(fn.environments)
     invoker.close()
     return elapsed, attempts, peak
+
+
+def gc_cost() -> tuple[float, float, int, int]:
+    """A drain's wall time, the time its garbage collections took, and how many there were (all
+    generations, and full ones), from a run of its own with the collections timed."""
+    spent = [0.0, 0.0]
+    counts = [0, 0]
+
+    def timed(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            spent[1] = time.perf_counter()
+        else:
+            spent[0] += time.perf_counter() - spent[1]
+            counts[0] += 1
+            counts[1] += info["generation"] == 2
+
+    gc.callbacks.append(timed)
+    try:
+        elapsed, _, _ = many_events()
+    finally:
+        gc.callbacks.remove(timed)
+    return elapsed, spent[0], counts[0], counts[1]
 
 
 def mkdir_cost(count: int = 200) -> float:
@@ -236,6 +262,9 @@ def main() -> None:
     print(f"  of which {cold:,} cold starts, each making its /tmp: mkdir in {tempfile.gettempdir()} "
           f"takes {mkdir * 1e6:.0f} us here, {cold * mkdir:.2f} s in all "
           f"({100 * cold * mkdir / elapsed:.0f}% of the drain)")
+    gc_elapsed, collecting, collections, full = gc_cost()
+    print(f"  and garbage collection: {collections} collections ({full} full), {collecting:.2f} s "
+          f"of a drain of {gc_elapsed:.2f} s ({100 * collecting / gc_elapsed:.0f}%; a run of its own)")
     rss = drain_rss()
     print(f"10,000 events, peak RSS of a fresh process running only the drain: {rss / 2**20:.1f} MiB")
     bare = baseline(attempts)
