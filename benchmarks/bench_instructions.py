@@ -4,7 +4,8 @@
 noise (a few microseconds an invoke) is as large as most changes. This script counts the CPU
 instructions one warm invocation executes instead (valgrind's callgrind, between two marker
 calls, with a fixed hash seed), which repeat within a fraction of a percent from run to run:
-- `fn.invoke` on a trivial `async def` handler and on a trivial `def` handler;
+- `fn.invoke` on a trivial `async def` handler and on a trivial `def` handler, and on the
+  `async def` one with leak detection on (as the plugin's fixtures have it by default);
 - the spec floor and the bare loop of `bench_invoke.py`, and the ratio of each invoke to the floor;
 - with `--breakdown`, what each piece of the plugin's machinery costs in an `async def` invoke:
   the count again with that piece replaced by a no-op (the run is not a working simulation, only
@@ -29,7 +30,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-CASES = ("async def", "def", "spec floor", "bare loop")
+CASES = ("async def", "def", "async def, leak detection on", "spec floor", "bare loop")
 # What --breakdown replaces with a no-op, one at a time, in an `async def` invoke.
 PIECES = {
     "user-code scope (environ, modules, cwd, path, policy, output, deadline)": "user_code",
@@ -42,7 +43,7 @@ PIECES = {
 
 def _child(case: str, invokes: int, ablate: str) -> None:
     """Run `invokes` warm invocations of `case` between the two marker calls valgrind watches."""
-    from pytest_lambda_async import Invoker, LambdaContext, VirtualClock, runtime
+    from pytest_lambda_async import Invoker, LambdaContext, LeakDetector, VirtualClock, runtime
 
     async def async_handler(event: Any, context: Any) -> dict[str, Any]:
         return {"ok": event["n"]}
@@ -52,7 +53,9 @@ def _child(case: str, invokes: int, ablate: str) -> None:
 
     _ablate(ablate)
     clock = VirtualClock()
-    invoker = Invoker(clock)
+    # Leak detection as the plugin's fixtures turn it on by default (bench_leaks.py times it).
+    detector = LeakDetector(mode="fail" if "leak detection" in case else "off")
+    invoker = Invoker(clock, observers=[detector.observer] if detector.active else [])
     fn = invoker.deploy(def_handler if case == "def" else async_handler, name="bench")
     event = {"n": 1}
     loop = asyncio.new_event_loop()
@@ -82,6 +85,7 @@ def _child(case: str, invokes: int, ablate: str) -> None:
         run()
     os.getpgrp()  # ...and writes them out here
     invoker.close()
+    detector.close()
     loop.close()
 
 
@@ -114,15 +118,17 @@ def _ablate(piece: str) -> None:
 def count(case: str, invokes: int, ablate: str = "") -> int:
     """Instructions per invocation of `case`, counted by callgrind between the markers."""
     with tempfile.TemporaryDirectory() as out:
-        subprocess.run(
+        child = subprocess.run(
             ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}/cg",
              "--zero-before=os_getppid", "--dump-before=os_getpgrp",
              sys.executable, __file__, "--child", case, "--invokes", str(invokes), "--ablate", ablate],
-            check=False, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            check=False, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
             env={**os.environ, "PYTHONHASHSEED": "0"},
         )
         # The dump made at the second marker (cg.1) holds what ran since the first; the file
         # written at exit (cg) holds the rest.
+        if not os.path.exists(f"{out}/cg.1"):
+            raise SystemExit(f"the count of {case!r} failed:\n{child.stderr[-2000:]}")
         with open(f"{out}/cg.1") as f:
             totals = [line for line in f if line.startswith("totals:")]
     return int(totals[0].split()[1]) // invokes
@@ -149,7 +155,7 @@ def main() -> None:
     floor = counts["spec floor", ""]
     for case in CASES:
         figure = counts[case, ""]
-        print(f"{case + ':':12s} {figure:9,d} instructions/invoke  ({figure / floor:.2f}x the spec floor)")
+        print(f"{case + ':':30s} {figure:9,d} instructions/invoke  ({figure / floor:.2f}x the spec floor)")
     if args.breakdown:
         whole = counts["async def", ""]
         print("what each piece costs in an async def invoke (the count without it, subtracted):")
