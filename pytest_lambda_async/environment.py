@@ -69,6 +69,42 @@ class FunctionRuntime:
     observers: list[EnvironmentObserver] = field(default_factory=list)
     # Started by the first handler code of a test (freezegun, simulated time.sleep).
     on_first_code: Callable[[], None] | None = None
+    # What `shared_environment` made last, and for what (settings, their variables, task root).
+    _shared: tuple[Any, ...] | None = field(default=None, init=False, repr=False, compare=False)
+
+    def shared_environment(self, task_root: str) -> tuple[dict[str, str], dict[Any, Any]]:
+        """The Lambda variables every environment of this function has, with empty values for
+        the two of each its own (the log stream and `TMPDIR`), and them encoded as `os.environ`
+        stores them. Made once, and again when the settings or the task root change."""
+        settings = self.settings
+        shared = self._shared
+        if (shared is not None and shared[0] is settings and shared[2] == task_root
+                and shared[1] == settings.environment):
+            return shared[3], shared[4]
+        variables = {
+            "AWS_LAMBDA_FUNCTION_NAME": settings.name,
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(settings.memory_size),
+            "AWS_LAMBDA_FUNCTION_VERSION": settings.version,
+            "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{settings.name}",
+            "AWS_LAMBDA_LOG_STREAM_NAME": "",
+            "AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand",
+            "AWS_EXECUTION_ENV": f"AWS_Lambda_{_PYTHON}",
+            "AWS_REGION": settings.region,
+            "AWS_DEFAULT_REGION": settings.region,
+            "LAMBDA_TASK_ROOT": task_root,
+            "LAMBDA_RUNTIME_DIR": "/var/runtime",
+            "_HANDLER": self.handler_name,
+            "TZ": ":UTC",
+            # Fake credentials: code under test can never reach real AWS.
+            "AWS_ACCESS_KEY_ID": _FAKE_CREDENTIALS,
+            "AWS_SECRET_ACCESS_KEY": _FAKE_CREDENTIALS,
+            "AWS_SESSION_TOKEN": _FAKE_CREDENTIALS,
+        }
+        variables.update(settings.environment)
+        variables["TMPDIR"] = ""
+        encoded = encode_environ(variables)
+        self._shared = (settings, dict(settings.environment), task_root, variables, encoded)
+        return variables, encoded
 
     @property
     def handler_name(self) -> str:
@@ -153,6 +189,7 @@ class ExecutionEnvironment:
         # The invocation whose async handler ended, until its loop has stopped.
         self._returned: Invocation | None = None
         self._handler_task: asyncio.Task[Any] | None = None
+        self._shared_encoded: dict[Any, Any] = {}
         self._env_vars = self._lambda_environment()
         self._encoded_env: dict[Any, Any] = {}
         self._globals: dict[tuple[str, str], Any] = {}
@@ -168,37 +205,24 @@ class ExecutionEnvironment:
 
     # -- the scope handler code runs in ------------------------------------------------------
     def _lambda_environment(self) -> dict[str, str]:
-        settings = self.function.settings
-        variables = {
-            "AWS_LAMBDA_FUNCTION_NAME": settings.name,
-            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(settings.memory_size),
-            "AWS_LAMBDA_FUNCTION_VERSION": settings.version,
-            "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{settings.name}",
-            "AWS_LAMBDA_LOG_STREAM_NAME": self.log_stream_name,
-            "AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand",
-            "AWS_EXECUTION_ENV": f"AWS_Lambda_{_PYTHON}",
-            "AWS_REGION": settings.region,
-            "AWS_DEFAULT_REGION": settings.region,
-            "LAMBDA_TASK_ROOT": self.function.task_root(),
-            "LAMBDA_RUNTIME_DIR": "/var/runtime",
-            "_HANDLER": self.function.handler_name,
-            "TZ": ":UTC",
-            # Fake credentials: code under test can never reach real AWS.
-            "AWS_ACCESS_KEY_ID": _FAKE_CREDENTIALS,
-            "AWS_SECRET_ACCESS_KEY": _FAKE_CREDENTIALS,
-            "AWS_SESSION_TOKEN": _FAKE_CREDENTIALS,
-        }
-        variables.update(settings.environment)
+        # The function's shared variables (made once), and this environment's log stream;
+        # TMPDIR is set when the directory is made.
+        variables, self._shared_encoded = self.function.shared_environment(self.function.task_root())
+        variables = variables.copy()  # every key keeps its place
+        variables["AWS_LAMBDA_LOG_STREAM_NAME"] = self.log_stream_name
         return variables
 
     def _make_tmp(self) -> None:
         function = self.function
         prefix = f"lambda-{function.settings.name}-{self.number}-"
         dirs = function.tmp_dirs
-        self.tmp = (tempfile.mkdtemp(prefix=prefix, dir=function.tmp_root) if dirs is None
-                    else dirs.make(prefix))
-        self._env_vars["TMPDIR"] = self.tmp
-        self._encoded_env = encode_environ(self._env_vars)
+        self.tmp = tmp = (tempfile.mkdtemp(prefix=prefix, dir=function.tmp_root) if dirs is None
+                          else dirs.make(prefix))
+        self._env_vars["TMPDIR"] = tmp
+        encoded = self._shared_encoded.copy()  # every key keeps its place
+        encoded.update(encode_environ({"AWS_LAMBDA_LOG_STREAM_NAME": self.log_stream_name,
+                                       "TMPDIR": tmp}))
+        self._encoded_env = encoded
 
     def user_code(self, invocation: Invocation, deadline: float, *, init: bool = False) -> UserCode:
         """Everything that holds while this environment's code runs (a `with` scope).
@@ -243,7 +267,7 @@ class ExecutionEnvironment:
         failure: dict[str, Any] | None = None
         with self.user_code(invocation, started + INIT_TIMEOUT, init=True):
             try:
-                before = set(sys.modules)
+                before = list(sys.modules)
                 try:
                     self.handler = self._load_handler()
                     self.is_async_handler = _runs_as_task(self.handler, self.function.settings)
@@ -278,15 +302,19 @@ class ExecutionEnvironment:
         else:
             clock.call_at(ended, partial(self._fail_init, invocation, failure))
 
-    def _adopt_user_modules(self, before: set[str]) -> None:
+    def _adopt_user_modules(self, before: list[str]) -> None:
         # Modules of the user's own code that init imported become this environment's own:
         # on Lambda every environment is a process that imports them afresh.
+        modules = sys.modules
+        names = list(modules)
+        if names == before:
+            return  # the same names (in one comparison in C): nothing was imported
         root = self._env_vars["LAMBDA_TASK_ROOT"] + os.sep
-        for name in set(sys.modules) - before:
-            module = sys.modules[name]
+        for name in set(names).difference(before):
+            module = modules[name]
             path = getattr(module, "__file__", None) or ""
             if path.startswith(root) and not any(part in path for part in _LIBRARY_DIRS):
-                self.user_modules[name] = sys.modules.pop(name)
+                self.user_modules[name] = modules.pop(name)
 
     def _adopt_imported(self, last_before: str) -> None:
         # Modules the code imported while it ran (lazily, inside a handler, say) are appended

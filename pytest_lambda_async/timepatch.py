@@ -18,6 +18,7 @@ have nothing to patch (see there).
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import datetime as _dt
 import functools
@@ -220,10 +221,17 @@ class _ModuleScans:
             at_start = set(modules)
             view = _SysWithModules(self._with_something_to_patch(modules))
             api.sys = view
+        # freezegun makes (and closes) a loop to learn the class of the policy's loops: a
+        # default policy's is known without one.
+        loops = api.__dict__.get("asyncio") is asyncio and freezer is not None
+        if loops:
+            api.asyncio = _asyncio_with_known_loops
         try:
             yield
         finally:
             api._get_cached_module_attributes = scan
+            if loops:
+                api.asyncio = asyncio
             if view is not None:
                 api.sys = sys
                 # What freezegun's stop() takes for the modules there were at start (it looks
@@ -293,4 +301,36 @@ class _SysWithModules:
         return getattr(sys, name)
 
 
+class _AsyncioWithKnownLoops:
+    """`asyncio` as freezegun's start() sees it through the memo: `new_event_loop()` gives a
+    closed loop of the class the policy's would be, made once, while the policy is asyncio's
+    default one as asyncio made it (anything else: asyncio's own `new_event_loop`). freezegun
+    only closes it and reads its type."""
+
+    def __init__(self) -> None:
+        self._closed: Any = None
+
+    def new_event_loop(self) -> asyncio.AbstractEventLoop:
+        policy = asyncio.events._event_loop_policy  # type: ignore[attr-defined]
+        policy_type = type(policy)
+        factory = policy_type.__dict__.get("_loop_factory") if policy is not None else None
+        if not (policy_type is asyncio.DefaultEventLoopPolicy and isinstance(factory, type)
+                and not vars(policy).keys() & {"_loop_factory", "new_event_loop"}
+                and policy_type.new_event_loop is _DEFAULT_NEW_EVENT_LOOP
+                and asyncio.new_event_loop is _NEW_EVENT_LOOP):
+            return asyncio.new_event_loop()
+        closed = self._closed
+        if type(closed) is not factory:
+            closed = asyncio.new_event_loop()
+            closed.close()
+            self._closed = closed
+        return closed  # type: ignore[no-any-return]
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(asyncio, name)
+
+
+_DEFAULT_NEW_EVENT_LOOP = asyncio.DefaultEventLoopPolicy.new_event_loop
+_NEW_EVENT_LOOP = asyncio.events.new_event_loop
+_asyncio_with_known_loops = _AsyncioWithKnownLoops()
 module_scans = _ModuleScans()

@@ -383,3 +383,58 @@ def test_the_memo_forgets_a_module_that_is_gone() -> None:
     del made
     gc.collect()
     assert key not in memo._seen
+
+
+def _loops_made_by_a_start(monkeypatch: pytest.MonkeyPatch, loop_class: type) -> tuple[int, Any]:
+    made = []
+    init = loop_class.__init__
+
+    def counting(self: Any, *args: Any, **kwargs: Any) -> None:
+        made.append(self)
+        init(self, *args, **kwargs)
+
+    monkeypatch.setattr(loop_class, "__init__", counting)
+    patches = TimePatches(VirtualClock())
+    patches.ensure_started()
+    try:
+        patched_time = loop_class.__dict__.get("time")
+    finally:
+        patches.stop()
+    monkeypatch.setattr(loop_class, "__init__", init)
+    return len(made), patched_time
+
+
+def test_a_start_under_the_default_policy_makes_no_loop_to_learn_its_class(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # freezegun makes and closes a loop at every start to learn which class to give real time;
+    # under asyncio's own default policy the class is known, and no loop (no selector, no
+    # socket pair) is made after the first start. freezegun still patches that class.
+    import asyncio
+
+    policy = asyncio.DefaultEventLoopPolicy()
+    monkeypatch.setattr(asyncio.events, "_event_loop_policy", policy)
+    loop_class = type(policy)._loop_factory  # type: ignore[attr-defined]
+    original_time = loop_class.time
+    _loops_made_by_a_start(monkeypatch, loop_class)
+    made, patched_time = _loops_made_by_a_start(monkeypatch, loop_class)
+    assert made == 0
+    assert patched_time is not None and patched_time is not original_time
+    assert loop_class.time is original_time
+
+
+def test_a_start_under_another_policy_asks_it_for_a_loop(monkeypatch: pytest.MonkeyPatch) -> None:
+    import asyncio
+
+    class OwnLoop(asyncio.SelectorEventLoop):  # type: ignore[misc,valid-type]
+        pass
+
+    class OwnPolicy(asyncio.DefaultEventLoopPolicy):  # type: ignore[misc,valid-type]
+        _loop_factory = OwnLoop
+
+    monkeypatch.setattr(asyncio.events, "_event_loop_policy", OwnPolicy())
+    original_time = OwnLoop.time
+    for _ in range(2):
+        made, patched_time = _loops_made_by_a_start(monkeypatch, OwnLoop)
+        # freezegun patched the class of the policy's loops, and put its time back
+        assert made == 1 and patched_time is not None and patched_time is not original_time
+        assert OwnLoop.time is original_time

@@ -121,3 +121,48 @@ def test_the_sessions_tests_reuse_empty_tmps_and_never_see_what_another_left(
     assert [same for _, same in rows] == ["False", "True", "False", "True"]
     assert len({path for path, _ in rows}) == 4
     assert not os.path.exists(os.path.dirname(rows[0][0]))  # the root went with the session
+
+
+def test_each_cold_start_has_its_own_variables_in_lambdas_order_and_sees_changes(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The variables every environment of a function shares are made once per function: each
+    # environment still has its own log stream and TMPDIR, in the same places, and a change of
+    # the settings, of the environment mapping or of the task root reaches the next cold start.
+    lambda_keys = ["AWS_LAMBDA_FUNCTION_NAME", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
+                   "AWS_LAMBDA_FUNCTION_VERSION", "AWS_LAMBDA_LOG_GROUP_NAME",
+                   "AWS_LAMBDA_LOG_STREAM_NAME", "AWS_LAMBDA_INITIALIZATION_TYPE",
+                   "AWS_EXECUTION_ENV", "AWS_REGION", "AWS_DEFAULT_REGION", "LAMBDA_TASK_ROOT",
+                   "LAMBDA_RUNTIME_DIR", "_HANDLER", "TZ", "AWS_ACCESS_KEY_ID",
+                   "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"]
+    for name in [*lambda_keys, "TMPDIR", "TABLE", "_X_AMZN_TRACE_ID"]:
+        monkeypatch.delenv(name, raising=False)
+
+    def handler(event: Any, context: Any) -> dict[str, Any]:
+        return {"order": [k for k in os.environ if k in event["keys"]], "environ": dict(os.environ),
+                "stream": context.log_stream_name, "tmp": tempfile.gettempdir()}
+
+    variables = {"TABLE": "orders", "TMPDIR": "/not/this"}
+    invoker = Invoker(VirtualClock(), tmp_root=str(tmp_path))
+    fn = invoker.deploy(handler, name="vars", environment=variables)
+    keys = [*lambda_keys, "TABLE", "TMPDIR", "_X_AMZN_TRACE_ID"]
+    seen = []
+    for change in (None, "mapping", "settings", "cwd"):
+        if change == "mapping":
+            variables["TABLE"] = "invoices"
+        elif change == "settings":
+            fn.reconfigure(memory_size=512)
+        elif change == "cwd":
+            monkeypatch.chdir(tmp_path)
+        for env in fn.environments:
+            env.shutdown(reason="next cold start")
+        seen.append(fn.invoke({"keys": keys}).payload)
+    invoker.close()
+    for payload in seen:
+        assert payload["order"] == keys
+        environ = payload["environ"]
+        assert environ["AWS_LAMBDA_LOG_STREAM_NAME"] == payload["stream"]
+        assert environ["TMPDIR"] == payload["tmp"] != "/not/this"
+    assert len({payload["stream"] for payload in seen}) == len({p["tmp"] for p in seen}) == 4
+    assert [p["environ"]["TABLE"] for p in seen] == ["orders", "invoices", "invoices", "invoices"]
+    assert [p["environ"]["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"] for p in seen] == ["128", "128", "512", "512"]
+    assert seen[3]["environ"]["LAMBDA_TASK_ROOT"] == str(tmp_path) != seen[2]["environ"]["LAMBDA_TASK_ROOT"]
