@@ -37,29 +37,6 @@ def _is_pytest_handler(handler: logging.Handler) -> bool:
 _LOGGER_ATTRIBUTES = frozenset(vars(logging.Logger("-")))
 
 
-class _LoggerState:
-    __slots__ = ("attributes", "filters", "handlers", "logger")
-
-    def __init__(self, logger: logging.Logger) -> None:
-        self.logger = logger
-        self.attributes = dict(vars(logger))
-        self.handlers = list(logger.handlers)
-        self.filters = list(logger.filters)
-
-    def restore(self) -> None:
-        logger = self.logger
-        attributes = vars(logger)
-        handlers, filters = logger.handlers, logger.filters
-        if attributes != self.attributes:
-            attributes.clear()
-            attributes.update(self.attributes)
-            logger.handlers, logger.filters = handlers, filters  # the same lists, refilled
-        if filters != self.filters:
-            filters[:] = self.filters
-        if handlers or self.handlers:
-            _set_handlers(logger, [h for h in self.handlers if not _is_pytest_handler(h)])
-
-
 def _reset_new_logger(logger: logging.Logger) -> None:
     # Made while the test ran: back to how a new logger starts. Libraries' NullHandlers (added
     # when they are imported) stay, as they would after the first import.
@@ -88,21 +65,35 @@ def _loggers() -> list[logging.Logger]:
 
 class LoggingState:
     """The logging tree: every logger's level, handlers, filters, `disabled`, `propagate` and
-    whatever else is set on it, and `logging.disable`'s level."""
+    whatever else is set on it, and `logging.disable`'s level.
+
+    Each logger's state is a tuple (the logger, a copy of its attributes, of its handlers and
+    of its filters), taken and put back inline: this runs for every logger twice per test."""
 
     def __init__(self) -> None:
         self.disable = logging.Logger.manager.disable
-        self.loggers = {id(logger): _LoggerState(logger) for logger in _loggers()}
+        self.loggers = {id(logger): (logger, logger.__dict__.copy(), list(logger.handlers),
+                                     list(logger.filters)) for logger in _loggers()}
 
     def restore(self) -> None:
         manager = logging.Logger.manager
         manager.disable = self.disable
+        saved = self.loggers
         for logger in _loggers():
-            state = self.loggers.get(id(logger))
-            if state is not None and state.logger is logger:
-                state.restore()
-            else:
+            state = saved.get(id(logger))
+            if state is None or state[0] is not logger:
                 _reset_new_logger(logger)
+                continue
+            attributes = logger.__dict__
+            handlers, filters = logger.handlers, logger.filters
+            if attributes != state[1]:
+                attributes.clear()
+                attributes.update(state[1])
+                logger.handlers, logger.filters = handlers, filters  # the same lists, refilled
+            if filters != state[3]:
+                filters[:] = state[3]
+            if handlers or state[2]:
+                _set_handlers(logger, [h for h in state[2] if not _is_pytest_handler(h)])
         # Levels are put back without setLevel, and code may have changed one and back
         # directly: every logger's cached answers go.
         manager._clear_cache()  # type: ignore[attr-defined]
