@@ -18,6 +18,7 @@ import os
 import secrets
 import shutil
 import stat
+import sys
 import tempfile
 
 
@@ -40,6 +41,18 @@ class TmpDirs:
         while free:
             path = self._reuse(free.pop(), prefix)
             if path is not None:
+                return path
+        root = self.root if self.root is not None else tempfile.gettempdir()
+        if os.path.isabs(root):
+            # What mkdtemp does (a mkdir with mode 0o700 that fails if the name is taken, then
+            # another name; its audit event), without its parameter checks and name generator.
+            for _ in range(100):
+                path = os.path.join(root, f"{prefix}{secrets.token_hex(4)}")
+                sys.audit("tempfile.mkdtemp", path)
+                try:
+                    os.mkdir(path, 0o700)
+                except FileExistsError:
+                    continue
                 return path
         return tempfile.mkdtemp(prefix=prefix, dir=self.root)
 
