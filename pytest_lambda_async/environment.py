@@ -13,34 +13,30 @@ import asyncio
 import contextlib
 import enum
 import hashlib
-import importlib.util
 import inspect
 import os
 import sys
 import tempfile
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from functools import partial
 from types import FunctionType, ModuleType
 from typing import Any
 
 from . import exits, runtime
-from .clock import VirtualClock
 from .config import FunctionSettings
 from .context import LambdaContext
 from .deadline import InvocationTimeout, blocking_limit_line
 from .exits import interrupts
-from .invocation import EnvironmentObserver, Invocation
+from .functionruntime import FunctionRuntime, PerSettings
+from .invocation import Invocation
 from .loop import EnvironmentLoopPolicy, VirtualEventLoop
 from .loopdriver import LoopDriver
 from .scopes import UserCode, encode_environ
-from .tmpdirs import TmpDirs, remove_tmp
+from .tmpdirs import remove_tmp
 
 # Lambda gives the init phase 10 seconds.
 INIT_TIMEOUT = 10.0
-_FAKE_CREDENTIALS = "testing"
-_PYTHON = f"python{sys.version_info.major}.{sys.version_info.minor}"
 # INIT_START's runtime version reads `python:3.11.v11`, and its ARN ends in a 64-digit hash
 # (`test_invocation_type_event_error`); this runtime's own version and hash.
 _RUNTIME_VERSION = f"python:{sys.version_info.major}.{sys.version_info.minor}.v1"
@@ -55,105 +51,7 @@ class EnvironmentState(str, enum.Enum):
     GONE = "gone"
 
 
-@dataclass
-class FunctionRuntime:
-    """What every environment of one deployed function shares."""
-
-    settings: FunctionSettings
-    handler: Callable[..., Any] | str
-    clock: VirtualClock
-    real_time_budget: float = 10.0
-    tmp_root: str | None = None
-    # Makes and removes (or keeps for reuse) the environments' /tmp; None: made in tmp_root.
-    tmp_dirs: TmpDirs | None = None
-    observers: list[EnvironmentObserver] = field(default_factory=list)
-    # Started by the first handler code of a test (freezegun, simulated time.sleep).
-    on_first_code: Callable[[], None] | None = None
-    # What `shared_environment` made last, and for what (settings, their variables, task root).
-    _shared: tuple[Any, ...] | None = field(default=None, init=False, repr=False, compare=False)
-
-    def shared_environment(self, task_root: str) -> tuple[dict[str, str], dict[Any, Any]]:
-        """The Lambda variables every environment of this function has, with empty values for
-        the two of each its own (the log stream and `TMPDIR`), and them encoded as `os.environ`
-        stores them. Made once, and again when the settings or the task root change."""
-        settings = self.settings
-        shared = self._shared
-        if (shared is not None and shared[0] is settings and shared[2] == task_root
-                and shared[1] == settings.environment):
-            return shared[3], shared[4]
-        variables = {
-            "AWS_LAMBDA_FUNCTION_NAME": settings.name,
-            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(settings.memory_size),
-            "AWS_LAMBDA_FUNCTION_VERSION": settings.version,
-            "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{settings.name}",
-            "AWS_LAMBDA_LOG_STREAM_NAME": "",
-            "AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand",
-            "AWS_EXECUTION_ENV": f"AWS_Lambda_{_PYTHON}",
-            "AWS_REGION": settings.region,
-            "AWS_DEFAULT_REGION": settings.region,
-            "LAMBDA_TASK_ROOT": task_root,
-            "LAMBDA_RUNTIME_DIR": "/var/runtime",
-            "_HANDLER": self.handler_name,
-            "TZ": ":UTC",
-            # Fake credentials: code under test can never reach real AWS.
-            "AWS_ACCESS_KEY_ID": _FAKE_CREDENTIALS,
-            "AWS_SECRET_ACCESS_KEY": _FAKE_CREDENTIALS,
-            "AWS_SESSION_TOKEN": _FAKE_CREDENTIALS,
-        }
-        variables.update(settings.environment)
-        variables["TMPDIR"] = ""
-        encoded = encode_environ(variables)
-        self._shared = (settings, dict(settings.environment), task_root, variables, encoded)
-        return variables, encoded
-
-    @property
-    def handler_name(self) -> str:
-        if isinstance(self.handler, str):
-            return self.handler
-        module = getattr(self.handler, "__module__", None) or "handler"
-        return f"{module}.{getattr(self.handler, '__qualname__', 'handler')}"
-
-    def task_root(self) -> str:
-        """Where the handler's code lives (`LAMBDA_TASK_ROOT`): the directory its top package is in."""
-        if isinstance(self.handler, str):
-            top = runtime.split_handler(self.handler)[0].replace("/", ".").split(".")[0]
-            try:
-                spec = importlib.util.find_spec(top)
-            except (ImportError, ValueError):
-                spec = None
-            if spec is not None and spec.origin and spec.has_location:
-                directory = os.path.dirname(os.path.abspath(spec.origin))
-                return os.path.dirname(directory) if spec.submodule_search_locations else directory
-        return os.getcwd()
-
-
 _INIT_DURATION = "\tInit Duration: "
-
-
-class _PerSettings:
-    """What an environment's invocations derive from one version of the function's settings."""
-
-    __slots__ = ("budget", "context", "memory_report", "settings", "timeout", "version")
-
-    def __init__(self, env: ExecutionEnvironment, settings: FunctionSettings) -> None:
-        self.settings = settings
-        self.timeout = settings.timeout
-        self.version = settings.version
-        # Real time the code may hold the thread in one stretch: CPU work costs no simulated
-        # time, so this is bounded by the whole timeout, not by what is left of it.
-        self.budget = min(env.function.real_time_budget, settings.timeout)
-        memory = settings.memory_size
-        self.memory_report = f"Memory Size: {memory} MB\tMax Memory Used: {min(memory, 64)} MB"
-        self.context: dict[str, Any] = {
-            "function_name": settings.name,
-            "function_version": settings.version,
-            "memory_limit_in_mb": str(memory),
-            "invoked_function_arn": settings.arn,
-            "log_group_name": f"/aws/lambda/{settings.name}",
-            "log_stream_name": env.log_stream_name,
-            "clock": env.clock,
-            "tenant_id": settings.tenant_id,
-        }
 
 
 class ExecutionEnvironment:
@@ -182,7 +80,7 @@ class ExecutionEnvironment:
         self.cwd: str | None = None
         self.sys_path: list[str] | None = None
         self._driver = LoopDriver(self)
-        self._settings_cache: _PerSettings | None = None
+        self._settings_cache: PerSettings | None = None
         # The handler is an `async def` function (not any other callable returning a coroutine).
         self._plain_coroutine_function = False
         self._timeout_timer: Any = None
@@ -235,12 +133,14 @@ class ExecutionEnvironment:
         return UserCode(self, invocation, deadline, init, budget)
 
     @property
-    def _per(self) -> _PerSettings:
+    def _per(self) -> PerSettings:
         """What every invocation here derives from the function's settings, derived once."""
         settings = self.function.settings
         cached = self._settings_cache
         if cached is None or cached.settings is not settings:
-            cached = self._settings_cache = _PerSettings(self, settings)
+            cached = self._settings_cache = PerSettings(
+                settings, real_time_budget=self.function.real_time_budget,
+                log_stream_name=self.log_stream_name, clock=self.clock)
         return cached
 
     # -- the life of an invocation ---------------------------------------------------------

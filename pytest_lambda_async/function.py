@@ -19,13 +19,14 @@ from .asyncqueue import decode as _decode
 from .asyncwait import driven_loop, in_simulation, stepper
 from .config import EnvironmentSettings, FunctionSettings, Reuse
 from .destinations import FunctionTarget, check_target
-from .environment import EnvironmentState, ExecutionEnvironment, FunctionRuntime
+from .environment import EnvironmentState, ExecutionEnvironment
 from .errors import (
     InvalidParameterValueException,
     LambdaUsageError,
     ServiceException,
     TooManyRequestsException,
 )
+from .functionruntime import FunctionRuntime
 from .handover import Handover, invoke_from_another_thread
 from .invocation import Invocation
 from .scopes import simulation_scope

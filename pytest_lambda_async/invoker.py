@@ -28,11 +28,11 @@ from .config import EnvironmentSettings as EnvironmentSettings
 from .config import FunctionSettings
 from .deadline import real_time_guard
 from .destinations import Sink, check_target
-from .environment import FunctionRuntime
 from .errors import LambdaUsageError
 from .function import InvokeResult as InvokeResult
 from .function import LambdaFunction as LambdaFunction
 from .function import _not_itself
+from .functionruntime import FunctionRuntime
 from .handover import Handover
 from .invocation import EnvironmentObserver, Invocation
 from .process import ProcessSnapshot, chdir_watch

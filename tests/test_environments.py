@@ -13,7 +13,8 @@ from typing import Any
 import pytest
 
 from pytest_lambda_async import EnvironmentState, Invoker, VirtualClock
-from pytest_lambda_async.environment import EnvironmentObserver, ExecutionEnvironment
+from pytest_lambda_async.environment import ExecutionEnvironment
+from pytest_lambda_async.invocation import EnvironmentObserver
 
 COUNTER_MODULE = """
     import os
