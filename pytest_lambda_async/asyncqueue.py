@@ -128,13 +128,7 @@ class _Last(NamedTuple):
 
     def error_payload(self) -> dict[str, Any] | None:
         """`Invocation.error_payload`: the error document of a failed invocation."""
-        if self.function_error is None:
-            return None
-        try:
-            decoded = runtime.unmarshal_request(self.response)
-        except runtime.Fault:
-            return None
-        return decoded if isinstance(decoded, dict) else None
+        return runtime.error_document(self.function_error, self.response)
 
 
 class _QueuedEvent:

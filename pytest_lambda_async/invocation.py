@@ -73,13 +73,7 @@ class Invocation:
             self._callbacks.append(callback)
 
     def error_payload(self) -> dict[str, Any] | None:
-        if self.function_error is None:
-            return None
-        try:
-            decoded = runtime.unmarshal_request(self.response)
-        except runtime.Fault:
-            return None
-        return decoded if isinstance(decoded, dict) else None
+        return runtime.error_document(self.function_error, self.response)
 
     def _complete(self, ended_at: float) -> None:
         self.ended_at = ended_at

@@ -434,6 +434,18 @@ def response_too_large_payload() -> dict[str, Any]:
     }
 
 
+def error_document(function_error: str | None, response: bytes) -> dict[str, Any] | None:
+    """The error document of an invocation's response: None if it did not fail, or if its
+    response is not a JSON object."""
+    if function_error is None:
+        return None
+    try:
+        decoded = unmarshal_request(response)
+    except Fault:
+        return None
+    return decoded if isinstance(decoded, dict) else None
+
+
 def error_log_lines(payload: dict[str, Any]) -> str:
     """The `[ERROR]` block the runtime writes to the log for a function error."""
     line = "[ERROR]"
