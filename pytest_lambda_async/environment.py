@@ -283,8 +283,13 @@ class ExecutionEnvironment:
         # costs), which for this one, made here, tells nothing.
         coroutine = (self._handler_coroutine(event_or_fault, context)
                      if self.is_async_handler and not fault else None)
-        for observer in self.function.observers:
-            observer.before_handler(self, invocation)
+        try:
+            for observer in self.function.observers:
+                observer.before_handler(self, invocation)
+        except BaseException:
+            if coroutine is not None:
+                coroutine.close()  # never to run: no "never awaited" warning for it
+            raise
         if fault:
             self._set_fault(invocation, event_or_fault)
             self._handler_returned(invocation)

@@ -14,6 +14,7 @@ history, sinks, and the process state handed back at the end of the test. Spec:
 from __future__ import annotations
 
 import random
+import tempfile
 from collections.abc import Callable
 from typing import Any
 
@@ -99,10 +100,13 @@ class Invoker:
         self.real_time_budget = real_time_budget
         self.tmp_root = tmp_root
         # The environments' /tmp directories. Given (the plugin's, kept for the session), empty
-        # ones of gone environments serve later cold starts of other tests too; else this
-        # invoker's own, whose kept ones it removes when it closes.
-        self._own_tmp_dirs = tmp_dirs is None
-        self.tmp_dirs = TmpDirs(tmp_root, keep=True) if tmp_dirs is None else tmp_dirs
+        # ones of gone environments serve later cold starts of other tests too. Else each is
+        # made in `tmp_root`, or in tempfile's directory as it is now (not as it is inside some
+        # environment's code: one environment's /tmp inside another's), and removed when its
+        # environment goes.
+        if tmp_dirs is None:
+            tmp_dirs = TmpDirs(tempfile.gettempdir() if tmp_root is None else tmp_root)
+        self.tmp_dirs = tmp_dirs
         self.random = random.Random(self.delivery.seed)
         self.functions: list[LambdaFunction] = []
         # Environments busy across all functions, and the account's limit on them (AWS's
@@ -298,8 +302,6 @@ class Invoker:
             real_time_guard.release()
             self.time_patches.stop()
             self._restore_process()
-            if self._own_tmp_dirs:
-                self.tmp_dirs.clear()
         if failure is not None:
             raise failure
         self._raise_misuse()

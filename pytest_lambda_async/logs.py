@@ -74,9 +74,13 @@ class _RoutedStream(io.TextIOBase):
         log = current_log()
         if log is not None:
             log.write(text)
+        if self._original is None:  # no stream at all (pythonw, a daemon): the log has it
+            return len(text)
         return self._original.write(text)
 
     def flush(self) -> None:
+        if self._original is None:
+            return
         try:
             self._original.flush()
         except ValueError:
@@ -147,21 +151,20 @@ def _routed(stream: Any) -> Any:
 
 
 # The streams route_output last routed, and their stand-ins: (stdout, stderr, routed stdout,
-# routed stderr). Most invocations find the same two streams as the last one did.
-_last_routed: list[Any] = [None, None, None, None]
+# routed stderr). Most invocations find the same two streams as the last one did: no lookups.
+_last_routed: tuple[Any, Any, Any, Any] = (object(), object(), None, None)  # matches no stream
 
 
 def route_output(log: InvocationLog, request_id: str) -> tuple[Any, Any, str]:
     """Route output to `log` from now on (handler code starts); returns what `restore_output`
     puts back. Re-entrant."""
+    global _last_routed
     out, err = sys.stdout, sys.stderr
     saved = (out, err, _HANDLER.request_id)
-    last = _last_routed
-    if out is last[0] and err is last[1]:  # the streams of the last time: no lookups
-        sys.stdout, sys.stderr = last[2], last[3]
-    else:
-        last[:] = (out, err, _routed(out), _routed(err))
-        sys.stdout, sys.stderr = last[2], last[3]
+    last = _last_routed  # one tuple, replaced whole: never half of one time and half of another
+    if out is not last[0] or err is not last[1]:
+        last = _last_routed = (out, err, _routed(out), _routed(err))
+    sys.stdout, sys.stderr = last[2], last[3]
     _HANDLER.request_id = request_id
     _current.append((log, threading.get_ident()))
     return saved

@@ -2,13 +2,13 @@
 
 Every environment gets a directory of its own (`TMPDIR`, `tempfile.gettempdir()`), made with
 `mkdtemp`'s guarantees: unique, owned by this user, mode 0o700, empty. When the environment
-is gone the directory goes too. Removing a directory is not free: on an ext4 disk mounted
-with `discard` one `rmdir` took 2-4 ms here, more than all the rest of a test that invokes
-once. So a `TmpDirs` that may keep directories (the plugin's, one per session root) keeps
-the empty directory of a gone environment and hands it to the next cold start, renamed for
-it, after checking that it is still what `mkdtemp` would make: a directory, not a link,
-owned by this user, mode 0o700 and empty. Anything else is removed, as before, and a new
-one made. What the plugin keeps is removed with the session's root.
+is gone its path goes too. Removing a directory is not free: on an ext4 disk mounted with
+`discard` one `rmdir` took 2-4 ms here, more than all the rest of a test that invokes once.
+So a `TmpDirs` that keeps directories (the plugin's, one per session root) renames the empty
+directory of a gone environment to a name of its own in the root, and hands it to the next
+cold start, renamed for it, after checking that it is still what `mkdtemp` would make: a
+directory, not a link, owned by this user, mode 0o700 and empty. Anything else is removed,
+as before, and a new one made. What the plugin keeps is removed with the session's root.
 """
 
 from __future__ import annotations
@@ -56,20 +56,20 @@ class TmpDirs:
                 return path
         return tempfile.mkdtemp(prefix=prefix, dir=self.root)
 
-    def _reuse(self, old: str, prefix: str) -> str | None:
-        parent = os.path.dirname(old)
-        new = os.path.join(parent, f"{prefix}{secrets.token_hex(4)}")
-        if os.path.lexists(new):
-            return None  # the kept one stays where it is, removed with the root
+    def _reuse(self, kept: str, prefix: str) -> str | None:
+        new = os.path.join(os.path.dirname(kept), f"{prefix}{secrets.token_hex(4)}")
         try:
-            # Renamed first: code that still holds the old path (a thread left behind) can no
-            # longer reach what the new environment is given.
-            os.rename(old, new)
+            if os.path.lexists(new):
+                raise FileExistsError(new)
+            os.rename(kept, new)
         except OSError:
-            return None  # gone, or its root is
+            remove_tmp(kept)
+            return None
         try:
+            # Checked again under its new name: what a left-behind thread may have done to it
+            # (a file, a mode, a link) means it is removed, never handed on.
             st = os.lstat(new)
-            if (stat.S_ISDIR(st.st_mode) and stat.S_IMODE(st.st_mode) == 0o700
+            if (stat.S_ISDIR(st.st_mode) and st.st_mode & 0o777 == 0o700
                     and (self._uid is None or st.st_uid == self._uid)):
                 with os.scandir(new) as entries:
                     if next(entries, None) is None:
@@ -80,18 +80,22 @@ class TmpDirs:
         return None
 
     def release(self, path: str) -> None:
-        """The environment that had `path` is gone: remove it, or keep it if it is empty."""
-        if self.keep:
+        """The environment that had `path` is gone: remove it, or, if it is empty and this keeps
+        directories, rename it out of the way (its path is gone at once, as after a removal:
+        code still holding it can no longer reach it) and keep it for the next environment."""
+        if self.keep and self.root is not None and os.path.dirname(path) == self.root:
             try:
                 with os.scandir(path) as entries:
                     empty = next(entries, None) is None
+                if empty and not os.path.islink(path):
+                    kept = os.path.join(self.root, f".kept-{secrets.token_hex(4)}")
+                    if not os.path.lexists(kept):
+                        os.rename(path, kept)
+                        self._free.append(kept)
+                        return
             except OSError:
-                empty = False
-            if empty and not os.path.islink(path):
-                self._free.append(path)
-                return
+                pass
         remove_tmp(path)
-
 
     def clear(self) -> None:
         """Remove the directories kept for reuse."""

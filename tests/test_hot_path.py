@@ -341,3 +341,43 @@ def test_a_frozen_timer_thaws_into_the_invocation_during_which_it_is_due(lambda_
     lambda_invoker.clock.advance(10)
     fn.invoke({})
     assert finished_before == [2]
+
+
+def test_handler_output_is_logged_when_the_process_has_no_stdout_or_stderr(
+        lambda_invoker: Invoker, monkeypatch: pytest.MonkeyPatch) -> None:
+    # pythonw, a daemonised runner: sys.stdout and sys.stderr are None. The handler's prints
+    # still reach its log, and the routed streams kept from before do not stand in for None.
+    fn = lambda_invoker.deploy(lambda e, c: print("hello") or print("oops", file=sys.stderr) or "ok")
+    monkeypatch.setattr(sys, "stdout", None)
+    monkeypatch.setattr(sys, "stderr", None)
+    result = fn.invoke({})
+    assert result.function_error is None and result.payload == "ok"
+    assert "hello\n" in result.log_result and "oops\n" in result.log_result
+    assert sys.stdout is None and sys.stderr is None
+
+
+def test_an_observer_failing_before_an_async_handler_leaves_no_coroutine_unawaited() -> None:
+    import gc
+    import warnings
+
+    from pytest_lambda_async import VirtualClock
+    from pytest_lambda_async.invocation import EnvironmentObserver
+
+    class Fails(EnvironmentObserver):
+        def before_handler(self, env: Any, invocation: Any) -> None:
+            raise RuntimeError("observer failed")
+
+    async def handler(event: Any, context: Any) -> str:
+        return "ok"
+
+    invoker = Invoker(VirtualClock(), observers=[Fails()])
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            with pytest.raises(RuntimeError, match="observer failed"):
+                invoker.deploy(handler).invoke({})
+            gc.collect()
+    finally:
+        invoker.functions[0].environments[0].shutdown(reason="test over")
+        invoker.close()
+    assert not [w for w in caught if "never awaited" in str(w.message)]

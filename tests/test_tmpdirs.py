@@ -38,9 +38,15 @@ def test_a_tmp_that_is_not_as_mkdtemp_makes_it_is_removed_not_reused(tmp_path: P
     left_files, opened_up, made_later = (dirs.make(f"lambda-{n}-") for n in ("files", "mode", "late"))
     Path(left_files, "left.txt").write_text("x")
     os.chmod(opened_up, 0o755)
+    inode = os.stat(made_later).st_ino
     for path in (left_files, opened_up, made_later):
         dirs.release(path)
-    Path(made_later, "written-after-shutdown").write_text("x")  # a thread left behind, say
+    # The kept one's path is gone at once: code left behind cannot write there by its path...
+    with pytest.raises(FileNotFoundError):
+        Path(made_later, "written-after-shutdown").write_text("x")
+    # ...and what it wrote through a handle it kept means the directory is not handed on.
+    (kept,) = (entry for entry in os.listdir(tmp_path) if os.stat(tmp_path / entry).st_ino == inode)
+    Path(tmp_path, kept, "written-after-shutdown").write_text("x")
     made = [dirs.make("lambda-new-") for _ in range(3)]
     assert all(_is_fresh(path) for path in made)
     assert not any(os.path.exists(p) for p in (left_files, opened_up, made_later))
@@ -63,7 +69,8 @@ def test_a_reset_environment_gives_its_empty_tmp_to_the_next_cold_start(tmp_path
         tmp = tempfile.gettempdir()
         return [tmp, os.stat(tmp).st_ino, os.listdir(tmp)]
 
-    invoker = Invoker(VirtualClock(), tmp_root=str(tmp_path))
+    dirs = TmpDirs(str(tmp_path), keep=True)  # as the plugin keeps them for a session
+    invoker = Invoker(VirtualClock(), tmp_root=str(tmp_path), tmp_dirs=dirs)
     fn = invoker.deploy(handler, name="cold")
     first = fn.invoke({}).payload
     # Held open, the directory's inode cannot be recycled for a new one: the same inode is
@@ -78,7 +85,32 @@ def test_a_reset_environment_gives_its_empty_tmp_to_the_next_cold_start(tmp_path
     assert second[0] != first[0] and second[2] == []
     assert os.path.basename(second[0]).startswith("lambda-cold-2-")
     invoker.close()
-    assert os.listdir(tmp_path) == []  # the invoker's own kept directories go when it closes
+    dirs.clear()
+    assert os.listdir(tmp_path) == []
+
+
+def test_without_the_plugin_a_gone_environments_tmp_goes_at_once_and_none_is_inside_another(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # An Invoker of its own makes each /tmp in tempfile's directory as it was when the invoker
+    # was made: a nested invoke's environment does not get a /tmp inside the outer one's, and
+    # a gone environment's /tmp is removed then, not kept for a later one.
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    invoker = Invoker(VirtualClock())
+    inner = invoker.deploy(lambda e, c: tempfile.gettempdir(), name="inner")
+
+    def outer(event: Any, context: Any) -> list[str]:
+        made = inner.invoke({}).payload
+        inner.environments[0].shutdown(reason="idle")
+        return [tempfile.gettempdir(), made, str(os.path.exists(made))]
+
+    try:
+        outer_tmp, inner_tmp, inner_left = invoker.deploy(outer, name="outer").invoke({}).payload
+        later = invoker.deploy(lambda e, c: tempfile.gettempdir(), name="later").invoke({}).payload
+        assert {os.path.dirname(p) for p in (outer_tmp, inner_tmp, later)} == {str(tmp_path)}
+        assert inner_left == "False" and os.listdir(outer_tmp) == []
+    finally:
+        invoker.close()
+    assert os.listdir(tmp_path) == []
 
 
 def test_the_sessions_tests_reuse_empty_tmps_and_never_see_what_another_left(
