@@ -198,3 +198,17 @@ def test_each_cold_start_has_its_own_variables_in_lambdas_order_and_sees_changes
     assert [p["environ"]["TABLE"] for p in seen] == ["orders", "invoices", "invoices", "invoices"]
     assert [p["environ"]["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"] for p in seen] == ["128", "128", "512", "512"]
     assert seen[3]["environ"]["LAMBDA_TASK_ROOT"] == str(tmp_path) != seen[2]["environ"]["LAMBDA_TASK_ROOT"]
+
+
+def test_a_kept_tmp_under_a_setgid_root_is_reused(tmp_path: Path) -> None:
+    # Directories made under a setgid directory inherit the bit (0o2700): still what mkdtemp
+    # makes there, so still handed on rather than removed and made again.
+    root = tmp_path / "shared"
+    root.mkdir()
+    os.chmod(root, 0o2755)
+    dirs = TmpDirs(str(root), keep=True)
+    first = dirs.make("lambda-a-1-")
+    inode = os.stat(first).st_ino
+    dirs.release(first)
+    second = dirs.make("lambda-b-2-")
+    assert os.stat(second).st_ino == inode and not os.listdir(second)
