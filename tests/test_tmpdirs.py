@@ -208,7 +208,10 @@ def test_a_kept_tmp_under_a_setgid_root_is_reused(tmp_path: Path) -> None:
     os.chmod(root, 0o2755)
     dirs = TmpDirs(str(root), keep=True)
     first = dirs.make("lambda-a-1-")
-    inode = os.stat(first).st_ino
-    dirs.release(first)
-    second = dirs.make("lambda-b-2-")
-    assert os.stat(second).st_ino == inode and not os.listdir(second)
+    held = os.open(first, os.O_RDONLY)  # held open, its inode cannot be recycled for a new one
+    try:
+        dirs.release(first)
+        second = dirs.make("lambda-b-2-")
+        assert os.path.samestat(os.fstat(held), os.stat(second)) and not os.listdir(second)
+    finally:
+        os.close(held)
