@@ -431,12 +431,16 @@ def test_def_handler_polling_the_clock(lambda_invoker, name):
 def test_async_handler_polling_for_a_threads_result(lambda_invoker):
     async def handler(event, context):
         box = []
-        threading.Thread(target=lambda: (time.sleep(0.2), box.append("done"))).start()
+        worker = threading.Thread(target=lambda: (time.sleep(0.2), box.append("done")))
+        worker.start()
         started = time.monotonic()
         while not box:
             if time.monotonic() - started > 2:
                 return "gave up"
             await asyncio.sleep(0)
+        # Its result is in, but the thread may not have ended yet: a thread still alive when
+        # the handler returns is a leak (this test once lost that race on a loaded machine).
+        worker.join()
         return box[0]
 
     result = lambda_invoker.deploy(handler, timeout=3).invoke({})
