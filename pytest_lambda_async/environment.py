@@ -16,7 +16,6 @@ import hashlib
 import inspect
 import os
 import sys
-import tempfile
 import uuid
 from collections.abc import Callable
 from functools import partial
@@ -33,7 +32,6 @@ from .invocation import Invocation
 from .loop import EnvironmentLoopPolicy, VirtualEventLoop
 from .loopdriver import LoopDriver
 from .scopes import UserCode, encode_environ
-from .tmpdirs import remove_tmp
 
 # Lambda gives the init phase 10 seconds.
 INIT_TIMEOUT = 10.0
@@ -112,10 +110,7 @@ class ExecutionEnvironment:
 
     def _make_tmp(self) -> None:
         function = self.function
-        prefix = f"lambda-{function.settings.name}-{self.number}-"
-        dirs = function.tmp_dirs
-        self.tmp = tmp = (tempfile.mkdtemp(prefix=prefix, dir=function.tmp_root) if dirs is None
-                          else dirs.make(prefix))
+        self.tmp = tmp = function.tmp_dirs.make(f"lambda-{function.settings.name}-{self.number}-")
         self._env_vars["TMPDIR"] = tmp
         encoded = self._shared_encoded.copy()  # every key keeps its place
         encoded.update(encode_environ({"AWS_LAMBDA_LOG_STREAM_NAME": self.log_stream_name,
@@ -551,11 +546,7 @@ class ExecutionEnvironment:
             tmp = self.tmp
             if tmp is not None:
                 self.tmp = None
-                dirs = self.function.tmp_dirs
-                if dirs is not None:
-                    dirs.release(tmp)
-                else:
-                    remove_tmp(tmp)
+                self.function.tmp_dirs.release(tmp)
 
 
 def _runs_as_task(handler: Callable[..., Any], settings: FunctionSettings) -> bool:

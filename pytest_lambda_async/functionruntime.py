@@ -33,9 +33,8 @@ class FunctionRuntime:
     handler: Callable[..., Any] | str
     clock: VirtualClock
     real_time_budget: float = 10.0
-    tmp_root: str | None = None
-    # Makes and removes (or keeps for reuse) the environments' /tmp; None: made in tmp_root.
-    tmp_dirs: TmpDirs | None = None
+    # Makes the environments' /tmp, and removes them (or keeps them for reuse).
+    tmp_dirs: TmpDirs = field(default_factory=TmpDirs)
     observers: list[EnvironmentObserver] = field(default_factory=list)
     # Started by the first handler code of a test (freezegun, simulated time.sleep).
     on_first_code: Callable[[], None] | None = None

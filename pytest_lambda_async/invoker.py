@@ -171,7 +171,7 @@ class Invoker:
             )
         function = LambdaFunction(self, FunctionRuntime(
             settings=function_settings, handler=handler, clock=self.clock,
-            real_time_budget=self.real_time_budget, tmp_root=self.tmp_root, tmp_dirs=self.tmp_dirs,
+            real_time_budget=self.real_time_budget, tmp_dirs=self.tmp_dirs,
             observers=self.observers, on_first_code=self.on_first_code,
         ), self.environment_settings)
         self.functions.append(function)
